@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make run` and `make test`. Nothing else needs installing by hand.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit integration schemas bench clean install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@if [ -d plugins ]; then for p in plugins/*/; do $(BIN)/pip install --quiet -e "$$p"; done; fi
+	@touch $(STAMP)
+
+## make run: the embedded default (Tansu broker + Redis + worker); Ctrl-C stops it all.
+run: $(STAMP)
+	$(BIN)/orchestrator dev
+
+## make test: lint, types, architecture, then the whole test suite against real servers.
+test: lint typecheck
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check orchestrator tests
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit tests/contract
+
+schemas: $(STAMP)
+	$(BIN)/orchestrator schemas --write
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

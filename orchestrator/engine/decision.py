@@ -1,0 +1,22 @@
+"""What the engine decided for one event: the new state, events to send, and the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.model import AuditRecord, Entity, Event, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    event: Event
+    outcome: Outcome
+    before: Entity
+    after: Entity | None  # None: the entity is left as it was (no match, failure, loop limit)
+    outgoing: tuple[Event, ...]  # events for other entities, sent on the events topic
+    audit: tuple[AuditRecord, ...]
+    rulesets_run: int
+
+    @property
+    def changes_state(self) -> bool:
+        return self.after is not None

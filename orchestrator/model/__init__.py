@@ -1,0 +1,24 @@
+"""The domain model: events, entities, workflows and audit records. Pure data, no I/O."""
+
+from orchestrator.model.audit import AuditRecord, Category, Outcome
+from orchestrator.model.entity import INITIAL_STATUS, Entity
+from orchestrator.model.event import NORMAL, Event
+from orchestrator.model.identity import EntityKey, RootKey
+from orchestrator.model.workflow import RuleSpec, Ruleset, StatusDef, Trigger, WorkflowDefinition
+
+__all__ = [
+    "INITIAL_STATUS",
+    "NORMAL",
+    "AuditRecord",
+    "Category",
+    "Entity",
+    "EntityKey",
+    "Event",
+    "Outcome",
+    "RootKey",
+    "RuleSpec",
+    "Ruleset",
+    "StatusDef",
+    "Trigger",
+    "WorkflowDefinition",
+]

@@ -1,0 +1,45 @@
+"""Audit records: one per step of an event's execution, readable per entity and tailed as a topic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from orchestrator.model._base import WireModel
+
+
+class Category(StrEnum):
+    EVENT = "EVENT"  # the event was received and what came of it
+    RULESET = "RULESET"  # a ruleset matched and ran
+    RULE = "RULE"  # a rule ran: props, duration, actions
+    STATE = "STATE"  # the status or attributes changed
+    SENT = "SENT"  # an event was sent (inline or to the events topic)
+    EXCEPTION = "EXCEPTION"  # something failed
+    CUSTOM = "CUSTOM"  # written by a rule on purpose
+
+
+class Outcome(StrEnum):
+    SUCCESS = "SUCCESS"
+    NO_MATCH = "NO_MATCH"
+    FAILED = "FAILED"
+    LOOP_LIMIT = "LOOP_LIMIT"
+
+
+class AuditRecord(WireModel):
+    at: datetime
+    event_id: str
+    event_name: str
+    retailer_id: str
+    entity_type: str
+    entity_ref: str
+    root_entity_type: str
+    root_entity_ref: str
+    category: Category
+    status: Outcome = Outcome.SUCCESS
+    name: str = Field(default="", description="Ruleset, rule or event name this record is about.")
+    message: str = ""
+    duration_us: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)

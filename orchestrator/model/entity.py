@@ -1,0 +1,43 @@
+"""The state the orchestrator keeps for each entity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from orchestrator.model._base import WireModel
+from orchestrator.model.identity import EntityKey, RootKey
+
+INITIAL_STATUS = "CREATED"
+
+
+class Entity(WireModel):
+    """An order, fulfilment, … as the store holds it. ``version`` grows by one per applied event."""
+
+    retailer_id: str
+    entity_type: str
+    entity_ref: str
+    entity_subtype: str
+    root_entity_type: str
+    root_entity_ref: str
+    status: str = INITIAL_STATUS
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    version: int = 0
+    workflow_name: str = ""
+    workflow_version: str = ""
+    created_on: datetime | None = None
+    updated_on: datetime | None = None
+
+    @property
+    def key(self) -> EntityKey:
+        return EntityKey(self.retailer_id, self.entity_type, self.entity_ref)
+
+    @property
+    def root_key(self) -> RootKey:
+        return RootKey(self.retailer_id, self.root_entity_type, self.root_entity_ref)
+
+    @property
+    def is_new(self) -> bool:
+        return self.version == 0

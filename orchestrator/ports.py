@@ -1,0 +1,86 @@
+"""Ports: what the worker needs from the outside world, as Protocols. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
+
+
+class Topic(StrEnum):
+    """Which topic an outbox message goes to; the prefix is configuration."""
+
+    EVENTS = "events"
+    AUDIT = "audit"
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    topic: Topic
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRequest:
+    """One event's atomic step: everything is written, or nothing is.
+
+    ``entity`` is the new state as JSON (None leaves the entity untouched, as for NO_MATCH);
+    ``expected_version`` is the version the decision was made on (0 for an entity never stored).
+    """
+
+    event_id: str
+    root: RootKey
+    entity_key: EntityKey
+    expected_version: int
+    entity: bytes | None
+    audit: Sequence[bytes]
+    outbox: Sequence[OutMessage] = field(default_factory=tuple)
+
+
+class CommitStatus(StrEnum):
+    APPLIED = "APPLIED"
+    DUPLICATE = "DUPLICATE"  # the event id was applied before: nothing written
+    CONFLICT = "CONFLICT"  # the entity's version moved: nothing written, decide again on fresh state
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    status: CommitStatus
+    outbox_pending: int  # messages in the root's outbox after this step (ours included when APPLIED)
+
+
+class EntityStore(Protocol):
+    """Entity state, the applied-event ledger, per-entity audit streams and per-root outboxes."""
+
+    async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
+        """Current state of each entity (None for never stored), in one round trip. ``roots[i]`` is the root
+        of ``keys[i]``: keys live under their root's hash tag."""
+        ...
+
+    async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
+        """For each (root, event id): was it applied already? One round trip for the whole batch."""
+        ...
+
+    async def commit(self, requests: Sequence[CommitRequest]) -> list[CommitResult]:
+        """Apply each request as one atomic step, in order, in one round trip (pipelined)."""
+        ...
+
+    async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
+        """The entity's audit trail, oldest first (bounded by the store's retention)."""
+        ...
+
+    async def outbox(self, root: RootKey) -> list[OutMessage]:
+        """Messages committed for ``root`` and not yet acknowledged as published, oldest first."""
+        ...
+
+    async def ack_outbox(self, counts: Sequence[tuple[RootKey, int]]) -> None:
+        """Drop the oldest ``count`` messages of each root's outbox: they reached Kafka."""
+        ...
+
+    async def roots_with_outbox(self) -> list[RootKey]:
+        """Roots whose outbox is not empty (for the relay's sweep at start-up)."""
+        ...
