@@ -84,3 +84,19 @@ class EntityStore(Protocol):
     async def roots_with_outbox(self) -> list[RootKey]:
         """Roots whose outbox is not empty (for the relay's sweep at start-up)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A message for a Kafka topic, named in full (prefix included)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class Publisher(Protocol):
+    async def publish(self, records: Sequence[Record]) -> None:
+        """Send every record and return once the broker has acknowledged all of them."""
+        ...

@@ -202,7 +202,9 @@ def decide(
         return _abandoned(run, event, before, Outcome.FAILED, f"{type(exc).__name__}: {exc}")
     if outcome is Outcome.NO_MATCH and not run.changed:
         return Decision(event, outcome, before, None, (), tuple(run.audit), 0)
-    after = run.entity.model_copy(update={"version": before.version + 1, "updated_on": now})
+    after = run.entity.model_copy(
+        update={"version": before.version + 1, "last_event_id": event.id, "updated_on": now}
+    )
     return Decision(event, outcome, before, after, tuple(run.outgoing), tuple(run.audit), run.rulesets_run)
 
 

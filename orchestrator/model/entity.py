@@ -25,6 +25,7 @@ class Entity(WireModel):
     status: str = INITIAL_STATUS
     attributes: dict[str, Any] = Field(default_factory=dict)
     version: int = 0
+    last_event_id: str = Field(default="", description="Id of the event that produced this version.")
     workflow_name: str = ""
     workflow_version: str = ""
     created_on: datetime | None = None
@@ -41,3 +42,8 @@ class Entity(WireModel):
     @property
     def is_new(self) -> bool:
         return self.version == 0
+
+    @property
+    def stamp(self) -> str:
+        """Identifies this exact state: a commit built on it applies only while the store still holds it."""
+        return f"{self.version}:{self.last_event_id}"

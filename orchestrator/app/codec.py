@@ -1,0 +1,71 @@
+"""Bytes in, events out: parsing input and turning decisions into what the store and Kafka carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from pydantic import ValidationError
+
+from orchestrator.engine import Decision
+from orchestrator.model import Event
+from orchestrator.ports import CommitRequest, OutMessage, Topic
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One consumed message and where it came from (for the DLQ and for logs)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class BadInput(ValueError):
+    """Input that can never be processed; ``reason`` is a stable code for the DLQ header."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def parse_event(value: bytes | None) -> Event:
+    if not value:
+        raise BadInput("EMPTY", "the message has no value; send the event as a JSON object")
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise BadInput("NOT_JSON", f"the message is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadInput("NOT_AN_OBJECT", f"the event must be a JSON object, got {type(data).__name__}")
+    try:
+        return Event.model_validate(data)
+    except ValidationError as exc:
+        raise BadInput("INVALID_EVENT", _explain(exc)) from None
+
+
+def _explain(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "event"
+        parts.append(f"{field}: {err['msg'].lower()}")
+    return "invalid event: " + "; ".join(parts)
+
+
+def commit_request(decision: Decision) -> CommitRequest:
+    before, event = decision.before, decision.event
+    audit = [record.to_json() for record in decision.audit]
+    outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json()) for out in decision.outgoing]
+    root_key = before.root_key.tag.encode()
+    outbox.extend(OutMessage(Topic.AUDIT, root_key, record) for record in audit)
+    return CommitRequest(
+        event_id=event.id,
+        root=before.root_key,
+        entity_key=before.key,
+        expected_version=before.version,
+        entity=decision.after.to_json() if decision.after is not None else None,
+        audit=audit,
+        outbox=outbox,
+    )

@@ -1,0 +1,45 @@
+"""Configuration by environment (``ORCH_*``), with defaults that match the embedded `make run` stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORCH_", extra="ignore")
+
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,…]")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis holding state and audit")
+    rulesets: Path = Field(default=Path("./rulesets"), description="Directory of workflow files")
+    topic_prefix: str = Field(default="orchestrator", description="Topics are {prefix}.events|audit|dlq")
+    http_port: int = Field(default=6066, description="Worker HTTP port (GET /health)")
+    http_host: str = Field(default="0.0.0.0", description="Worker HTTP bind address")
+    partitions: int = Field(default=8, ge=1, description="Partitions of the events topic when it is created")
+    consumer_group: str = Field(default="orchestrator", description="Kafka consumer group of the workers")
+    batch_size: int = Field(default=500, ge=1, description="Most events processed in one batch")
+    batch_wait_ms: int = Field(default=10, ge=0, description="Longest wait to fill a batch")
+    key_prefix: str = Field(default="orch", description="Prefix of every Redis key")
+    audit_maxlen: int = Field(default=1000, ge=1, description="Audit records kept per entity (approximate)")
+    dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="How long applied event ids are remembered")
+    max_inline_depth: int = Field(default=20, ge=1, description="Bound on inline events sent to the same entity")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    data_dir: Path = Field(default=Path(".orchestrator"), description="Logs of the servers `orchestrator dev` starts")
+
+    @property
+    def events_topic(self) -> str:
+        return f"{self.topic_prefix}.events"
+
+    @property
+    def audit_topic(self) -> str:
+        return f"{self.topic_prefix}.audit"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic_prefix}.dlq"
+
+    @property
+    def topics(self) -> tuple[str, str, str]:
+        return (self.events_topic, self.audit_topic, self.dlq_topic)

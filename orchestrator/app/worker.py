@@ -1,0 +1,129 @@
+"""The Faust worker: consumes ``{prefix}.events`` in batches and hands each batch to the processor.
+
+Scale out by starting more workers with the same ``ORCH_CONSUMER_GROUP``: Kafka splits the partitions,
+and since events are keyed by root entity, each entity's events stay in one worker, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+import structlog
+
+from orchestrator.adapters.kafka_publisher import KafkaPublisher
+from orchestrator.adapters.redis_store import RedisStore
+from orchestrator.app.codec import Incoming
+from orchestrator.app.processor import BatchProcessor
+from orchestrator.app.settings import Settings
+from orchestrator.workflow.loader import load_workflows
+from orchestrator.workflow.plugins import discover_rules
+from orchestrator.workflow.registry import WorkflowRegistry
+
+log = structlog.get_logger("orchestrator.worker")
+RETRY_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+class Runtime:
+    """The worker's resources; started by the agent, stopped when it ends."""
+
+    def __init__(self, settings: Settings, workflows: WorkflowRegistry) -> None:
+        self.settings = settings
+        self.store = RedisStore.from_url(
+            settings.redis_url, prefix=settings.key_prefix, audit_maxlen=settings.audit_maxlen,
+            dedup_ttl_s=settings.dedup_ttl_s,
+        )
+        self.publisher = KafkaPublisher(settings.kafka_bootstrap)
+        self.processor = BatchProcessor(
+            self.store, workflows, self.publisher, settings.topics, settings.max_inline_depth
+        )
+        self.consuming = False
+
+    async def start(self) -> None:
+        await self.publisher.start()
+        await self.processor.relay.sweep()
+
+    async def stop(self) -> None:
+        await self.publisher.stop()
+        await self.store.close()
+
+    async def process(self, batch: list[Incoming]) -> None:
+        """Process until done: a store or broker outage is waited out, never turned into lost events."""
+        attempt = 0
+        while True:
+            try:
+                report = await self.processor.process(batch)
+            except Exception as exc:
+                delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
+                log.error("batch_failed_retrying", error=f"{type(exc).__name__}: {exc}", events=len(batch),
+                          retry_in_s=delay, attempt=attempt + 1)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            log.debug("batch_done", received=report.received, outcomes=report.outcomes,
+                      duplicates=report.duplicates, dead_lettered=report.dead_lettered)
+            return
+
+
+def _incoming(event: Any) -> Incoming:
+    m = event.message
+    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
+
+
+def create_app(settings: Settings, workflows: WorkflowRegistry | None = None) -> faust.App:
+    """Build the Faust app; workflow files are loaded (and refused whole if any is bad) before it starts."""
+    workflows = workflows if workflows is not None else load_workflows(settings.rulesets, discover_rules())
+    runtime = Runtime(settings, workflows)
+    app = faust.App(
+        settings.consumer_group,
+        broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
+        store="memory://",
+        autodiscover=False,
+        web_enabled=True,
+        web_port=settings.http_port,
+        web_bind=settings.http_host,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=0.5,
+        stream_buffer_maxsize=max(4096, settings.batch_size * 4),
+    )
+    events = app.topic(
+        settings.events_topic, value_serializer="raw", key_serializer="raw", partitions=settings.partitions
+    )
+
+    @app.agent(events, concurrency=1)
+    async def consume(stream: Any) -> None:
+        await runtime.start()
+        try:
+            async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_ms / 1000):
+                try:
+                    await runtime.process([_incoming(e) for e in batch])
+                except BaseException:
+                    for e in batch:  # take_events acks on unwind; keep these offsets uncommitted
+                        e.message.acked = True
+                    raise
+        finally:
+            await runtime.stop()
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
+        runtime.consuming = True
+        log.info("partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned or ()))
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        body = {"status": "ok" if runtime.consuming else "starting", "workflows": len(workflows)}
+        return web.json(body, status=200 if runtime.consuming else 503)
+
+    app.orchestrator_runtime = runtime  # type: ignore[attr-defined]
+    return app
+
+
+def run_worker(settings: Settings, workflows: WorkflowRegistry | None = None) -> None:
+    """Run a worker in this process until SIGINT/SIGTERM."""
+    app = create_app(settings, workflows)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"),
+                          redirect_stdouts=False)
+    worker.execute_from_commandline()

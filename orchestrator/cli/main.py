@@ -1,0 +1,36 @@
+"""The `orchestrator` command."""
+
+from __future__ import annotations
+
+import typer
+
+from orchestrator.cli import event_cmds, inspect_cmds, stack_cmds
+
+app = typer.Typer(
+    name="orchestrator",
+    help="Event-driven order orchestration: workflows matched on entity status, state and audit in Redis.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def dev() -> None:
+    """Start the embedded stack (Tansu broker + Redis, unless ORCH_* name servers that answer) and a worker."""
+    from orchestrator.app.launcher import run_dev
+
+    run_dev()
+
+
+app.command()(stack_cmds.worker)
+app.command()(event_cmds.send)
+app.command()(inspect_cmds.entity)
+app.command()(inspect_cmds.audit)
+app.command()(event_cmds.tail)
+app.command()(stack_cmds.validate)
+app.command()(stack_cmds.schemas)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,27 @@
+"""JSON Schemas of the wire formats, generated from the models (``schemas/`` holds the committed copies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.model.audit import AuditRecord
+from orchestrator.model.entity import Entity
+from orchestrator.model.event import Event
+from orchestrator.model.workflow import WorkflowDefinition
+
+SCHEMA_MODELS = {
+    "event": Event,
+    "entity": Entity,
+    "workflow": WorkflowDefinition,
+    "audit-record": AuditRecord,
+}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """File name (without ``.schema.json``) → schema."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, model in SCHEMA_MODELS.items():
+        schema = model.model_json_schema(by_alias=True, mode="validation")
+        out[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{name}.schema.json",
+                     **schema}
+    return out

@@ -1,0 +1,172 @@
+"""The pure engine: matching on status, rule execution, inline events, loop bound, failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from orchestrator.engine import WorkflowInvalid, compile_workflow, decide, derived_event_id
+from orchestrator.engine.compiled import CompiledWorkflow
+from orchestrator.model import Category, Entity, Event, Outcome, WorkflowDefinition
+from orchestrator.rules import Rule, RuleContext, RuleProps, RuleRegistry, core_registry
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+STATUSES = ["CREATED", "BOOKED", "PICKING", "COMPLETE", "CANCELLED"]
+
+
+def workflow(*rulesets: dict[str, Any], registry: RuleRegistry | None = None) -> CompiledWorkflow:
+    definition = WorkflowDefinition.model_validate({
+        "retailerId": "1", "version": "1.0", "entityType": "ORDER", "entitySubtype": "HD", "name": "ORDER::HD",
+        "rulesets": [{"type": "ORDER", "subtype": "HD", **rs} for rs in rulesets],
+        "statuses": [{"name": s, "entityType": "ORDER"} for s in STATUSES],
+    })
+    return compile_workflow(definition, registry or core_registry())
+
+
+def rule(name: str, **props: Any) -> dict[str, Any]:
+    return {"name": f"acme.core.{name}", "props": props}
+
+
+def event(name: str, event_id: str = "e1", **attributes: Any) -> Event:
+    return Event(id=event_id, name=name, retailer_id="1", entity_type="ORDER", entity_subtype="HD",
+                 entity_ref="O-1", attributes=attributes)
+
+
+def entity(status: str, version: int = 3) -> Entity:
+    return Entity(retailer_id="1", entity_type="ORDER", entity_ref="O-1", entity_subtype="HD",
+                  root_entity_type="ORDER", root_entity_ref="O-1", status=status, version=version,
+                  last_event_id="prev")
+
+
+BOOK = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [rule("SetState", status="BOOKED")]}
+
+
+def test_new_entity_starts_created_and_moves_on() -> None:
+    d = decide(event("CREATE"), None, workflow(BOOK), NOW)
+    assert d.outcome is Outcome.SUCCESS
+    assert d.before.status == "CREATED" and d.before.version == 0
+    assert d.after is not None and d.after.status == "BOOKED"
+    assert d.after.version == 1 and d.after.last_event_id == "e1"
+    assert d.after.workflow_name == "ORDER::HD" and d.after.workflow_version == "1.0"
+
+
+def test_ruleset_matches_only_in_its_trigger_status() -> None:
+    d = decide(event("CREATE"), entity("BOOKED"), workflow(BOOK), NOW)
+    assert d.outcome is Outcome.NO_MATCH
+    assert d.after is None and d.outgoing == ()
+    [record] = d.audit
+    assert record.status is Outcome.NO_MATCH and "status BOOKED" in record.message
+
+
+def test_unknown_event_name_is_no_match() -> None:
+    d = decide(event("Nonsense"), entity("CREATED"), workflow(BOOK), NOW)
+    assert d.outcome is Outcome.NO_MATCH and d.after is None
+
+
+def test_all_matching_rulesets_run_in_order_written() -> None:
+    first = {"name": "CREATE", "triggers": [{"status": "CREATED"}],
+             "rules": [rule("SetAttributes", attributes={"step": "first"})]}
+    second = {"name": "CREATE", "subtype": None, "triggers": [{"status": "CREATED"}],
+              "rules": [rule("SetAttributes", attributes={"step": "second", "seen": True})]}
+    d = decide(event("CREATE"), None, workflow(first, second), NOW)
+    assert d.rulesets_run == 2
+    assert d.after is not None and d.after.attributes == {"step": "second", "seen": True}
+    assert [r.name for r in d.audit if r.category is Category.RULESET] == ["CREATE", "CREATE"]
+
+
+def test_inline_event_runs_after_the_current_ruleset_in_the_same_execution() -> None:
+    create = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [
+        rule("SendEvent", eventName="Pick"),
+        rule("SetState", status="BOOKED"),
+    ]}
+    pick = {"name": "Pick", "triggers": [{"status": "BOOKED"}], "rules": [rule("SetState", status="PICKING")]}
+    d = decide(event("CREATE"), None, workflow(create, pick), NOW)
+    assert d.after is not None and d.after.status == "PICKING"
+    assert d.after.version == 1, "inline events belong to the same execution: one version step"
+    assert d.outgoing == ()
+    states = [(r.data["from"], r.data["to"]) for r in d.audit if r.category is Category.STATE]
+    assert states == [("CREATED", "BOOKED"), ("BOOKED", "PICKING")]
+
+
+def test_event_to_another_entity_goes_out_keyed_by_root() -> None:
+    create = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [
+        rule("SendEvent", eventName="CreateFulfilment", entityType="FULFILMENT",
+             entityRef="{entity.entityRef}-F1", entitySubtype="HD", forwardAttributes=True),
+    ]}
+    d = decide(event("CREATE", total=12), None, workflow(create), NOW)
+    [out] = d.outgoing
+    assert (out.entity_type, out.entity_ref, out.entity_subtype) == ("FULFILMENT", "O-1-F1", "HD")
+    assert (out.root_entity_type, out.root_entity_ref) == ("ORDER", "O-1")
+    assert out.attributes == {"total": 12}
+    assert out.partition_key == event("CREATE").partition_key
+    assert out.id == derived_event_id("e1", 1), "ids derive from the source event, so a replay repeats them"
+
+
+def test_set_attributes_from_event_and_literals() -> None:
+    rs = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [
+        rule("SetAttributes", fromEvent=["total"], attributes={"channel": "web"})]}
+    d = decide(event("CREATE", total=99.5, ignored=1), None, workflow(rs), NOW)
+    assert d.after is not None and d.after.attributes == {"total": 99.5, "channel": "web"}
+
+
+def test_workflow_that_loops_forever_is_stopped_and_changes_nothing() -> None:
+    ping = {"name": "Ping", "triggers": [{"status": "BOOKED"}], "rules": [
+        rule("SetAttributes", attributes={"x": 1}), rule("SendEvent", eventName="Ping")]}
+    d = decide(event("Ping"), entity("BOOKED"), workflow(ping), NOW, max_inline_depth=5)
+    assert d.outcome is Outcome.LOOP_LIMIT
+    assert d.after is None and d.outgoing == ()
+    assert d.audit[-1].category is Category.EXCEPTION and "inline depth limit of 5" in d.audit[-1].message
+
+
+class Explode(Rule[RuleProps]):
+    Props = RuleProps
+
+    def run(self, ctx: RuleContext) -> tuple[()]:
+        raise RuntimeError("payment service said no")
+
+
+def test_failing_rule_leaves_entity_unchanged_and_audits_why() -> None:
+    registry = core_registry()
+    registry.register(Explode)
+    rs = {"name": "CREATE", "triggers": [{"status": "CREATED"}],
+          "rules": [rule("SetState", status="BOOKED"), rule("Explode")]}
+    d = decide(event("CREATE"), entity("CREATED"), workflow(rs, registry=registry), NOW)
+    assert d.outcome is Outcome.FAILED and d.after is None
+    assert "payment service said no" in d.audit[-1].message
+
+
+def test_rule_records_carry_props_actions_and_duration() -> None:
+    d = decide(event("CREATE"), None, workflow(BOOK), NOW)
+    [rule_record] = [r for r in d.audit if r.category is Category.RULE]
+    assert rule_record.name == "acme.core.SetState"
+    assert rule_record.data == {"props": {"status": "BOOKED"}, "actions": [{"setStatus": "BOOKED"}]}
+    assert rule_record.duration_us is not None and rule_record.duration_us >= 0
+
+
+@pytest.mark.parametrize(("ruleset", "path", "fragment"), [
+    ({"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [rule("SetStatus", status="BOOKED")]},
+     ("rulesets", 0, "rules", 0, "name"), "did you mean SetState"),
+    ({"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [rule("SetState", state="BOOKED")]},
+     ("rulesets", 0, "rules", 0, "props", "status"), "Field required"),
+    ({"name": "CREATE", "triggers": [{"status": "CREATD"}], "rules": []},
+     ("rulesets", 0, "triggers", 0, "status"), "'CREATD' is not declared"),
+    ({"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [rule("SetState", status="BOKED")]},
+     ("rulesets", 0, "rules", 0, "props"), "'BOKED' is not declared"),
+])
+def test_bad_workflows_are_refused_with_the_place_and_reason(
+    ruleset: dict[str, Any], path: tuple[Any, ...], fragment: str
+) -> None:
+    with pytest.raises(WorkflowInvalid) as caught:
+        workflow(ruleset)
+    issues = {issue.path: issue.message for issue in caught.value.issues}
+    assert path in issues, issues
+    assert fragment in issues[path]
+
+
+def test_duplicate_ruleset_is_refused() -> None:
+    with pytest.raises(WorkflowInvalid) as caught:
+        workflow(BOOK, BOOK)
+    assert caught.value.issues[0].path == ("rulesets", 1, "name")
+    assert "duplicate ruleset 'CREATE'" in caught.value.issues[0].message
