@@ -54,6 +54,7 @@ class BatchProcessor:
         workflows: WorkflowRegistry,
         publisher: Publisher,
         topics: tuple[str, str, str],
+        *,
         max_inline_depth: int = 20,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -145,7 +146,7 @@ class BatchProcessor:
             )
             dead.append(self._dead_letter(message, "NO_WORKFLOW", reason))
             return None
-        return decide(event, entity, workflow, now, self.max_inline_depth)
+        return decide(event, entity, workflow, now, max_inline_depth=self.max_inline_depth)
 
     def _workflow_for(self, event: Event, entity: Entity | None) -> CompiledWorkflow | None:
         if entity is not None:

@@ -13,8 +13,16 @@ from collections.abc import Sequence
 import structlog
 
 from orchestrator.model import RootKey
-from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, EntityStore, OutMessage, Publisher, \
-    Record, Topic
+from orchestrator.ports import (
+    CommitRequest,
+    CommitResult,
+    CommitStatus,
+    EntityStore,
+    OutMessage,
+    Publisher,
+    Record,
+    Topic,
+)
 
 log = structlog.get_logger("orchestrator.relay")
 

@@ -36,7 +36,7 @@ class Runtime:
         )
         self.publisher = KafkaPublisher(settings.kafka_bootstrap)
         self.processor = BatchProcessor(
-            self.store, workflows, self.publisher, settings.topics, settings.max_inline_depth
+            self.store, workflows, self.publisher, settings.topics, max_inline_depth=settings.max_inline_depth
         )
         self.consuming = False
 

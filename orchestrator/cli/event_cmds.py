@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,6 @@ def tail(
     as_json: bool = typer.Option(False, "--json", help="One JSON audit record per line."),
 ) -> None:
     """Follow {prefix}.audit: every step of every event, as it happens. Ctrl-C stops."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_tail(Settings(), from_beginning, count, timeout, retailer=retailer, entity=entity,
                           status=status, category=category, as_json=as_json))
-    except KeyboardInterrupt:
-        pass

@@ -49,7 +49,7 @@ class Execution:
     """Mutable working state of one event's execution; ``decide`` is its only public entry."""
 
     def __init__(
-        self, workflow: CompiledWorkflow, entity: Entity, now: datetime, max_depth: int, timer: Timer
+        self, workflow: CompiledWorkflow, entity: Entity, now: datetime, *, max_depth: int, timer: Timer
     ) -> None:
         self.workflow = workflow
         self.entity = entity
@@ -86,8 +86,7 @@ class Execution:
         self.rulesets_run += 1
         definition = ruleset.definition
         self.record(
-            event, Category.RULESET, Outcome.SUCCESS, definition.name,
-            f"matched in status {self.entity.status}",
+            event, Category.RULESET, Outcome.SUCCESS, definition.name, f"matched in status {self.entity.status}",
             data={"index": ruleset.index, "type": definition.type, "subtype": definition.subtype},
         )
         inline: list[Event] = []
@@ -169,7 +168,7 @@ class Execution:
         return f"no ruleset for this event on {e.entity_type}/{e.entity_subtype} in status {e.status}"
 
     def record(
-        self, event: Event, category: Category, status: Outcome, name: str, message: str,
+        self, event: Event, category: Category, status: Outcome, name: str, message: str, *,
         duration_us: int | None = None, data: dict[str, Any] | None = None,
     ) -> None:
         e = self.entity
@@ -186,12 +185,13 @@ def decide(
     entity: Entity | None,
     workflow: CompiledWorkflow,
     now: datetime,
+    *,
     max_inline_depth: int = DEFAULT_MAX_INLINE_DEPTH,
     timer: Timer = time.perf_counter_ns,
 ) -> Decision:
     """Pure: the same event, entity and workflow give the same decision (bar rule durations)."""
     before = entity if entity is not None else new_entity(event, workflow, now)
-    run = Execution(workflow, before, now, max_inline_depth, timer)
+    run = Execution(workflow, before, now, max_depth=max_inline_depth, timer=timer)
     try:
         outcome = run.run(event)
     except LoopLimit as exc:

@@ -4,7 +4,7 @@ from orchestrator.model.audit import AuditRecord, Category, Outcome
 from orchestrator.model.entity import INITIAL_STATUS, Entity
 from orchestrator.model.event import NORMAL, Event
 from orchestrator.model.identity import EntityKey, RootKey
-from orchestrator.model.workflow import RuleSpec, Ruleset, StatusDef, Trigger, WorkflowDefinition
+from orchestrator.model.workflow import Ruleset, RuleSpec, StatusDef, Trigger, WorkflowDefinition
 
 __all__ = [
     "INITIAL_STATUS",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from orchestrator.model.audit import AuditRecord
 from orchestrator.model.entity import Entity
 from orchestrator.model.event import Event
 from orchestrator.model.workflow import WorkflowDefinition
 
-SCHEMA_MODELS = {
+SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "event": Event,
     "entity": Entity,
     "workflow": WorkflowDefinition,

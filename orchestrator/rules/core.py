@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from orchestrator.rules.actions import Action, EventTarget, SendEvent as SendEventAction, SetAttributes as \
-    SetAttributesAction, SetStatus
+from orchestrator.rules.actions import Action, EventTarget, SetStatus
+from orchestrator.rules.actions import SendEvent as SendEventAction
+from orchestrator.rules.actions import SetAttributes as SetAttributesAction
 from orchestrator.rules.base import Rule, RuleContext, RuleProps
 from orchestrator.rules.templates import Template
 
