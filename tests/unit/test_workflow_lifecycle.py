@@ -1,0 +1,171 @@
+"""The example workflows (rulesets/) drive a home-delivery order through its life, purely in memory."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.engine import Decision, decide
+from orchestrator.model import Category, Entity, EntityKey, Event, Outcome
+from orchestrator.rules import core_registry
+from orchestrator.workflow import WorkflowRegistry, load_workflows
+
+RULESETS = Path(__file__).resolve().parents[2] / "rulesets"
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+ORDER = EntityKey("1", "ORDER", "O-1")
+FULFILMENT = EntityKey("1", "FULFILMENT", "O-1-F1")
+
+
+class World:
+    """Entities in a dict; an event and every event it sends are delivered until none is left."""
+
+    def __init__(self, workflows: WorkflowRegistry) -> None:
+        self.workflows = workflows
+        self.entities: dict[EntityKey, Entity] = {}
+        self.count = 0
+
+    def deliver(self, event: Event) -> list[Decision]:
+        decisions = []
+        pending = deque([event])
+        while pending:
+            decision = self._decide(pending.popleft())
+            decisions.append(decision)
+            if decision.after is not None:
+                self.entities[decision.after.key] = decision.after
+            pending.extend(decision.outgoing)
+        return decisions
+
+    def _decide(self, event: Event) -> Decision:
+        entity = self.entities.get(event.entity_key)
+        if entity is not None:
+            workflow = self.workflows.lookup(entity.retailer_id, entity.entity_type, entity.entity_subtype,
+                                             entity.workflow_version)
+        else:
+            assert event.entity_subtype is not None
+            workflow = self.workflows.lookup(event.retailer_id, event.entity_type, event.entity_subtype)
+        assert workflow is not None, f"no workflow for {event.entity_key}"
+        return decide(event, entity, workflow, NOW)
+
+    def to_order(self, name: str, **attributes: Any) -> list[Decision]:
+        self.count += 1
+        return self.deliver(Event(id=f"client-{self.count}", name=name, retailer_id="1", entity_type="ORDER",
+                                  entity_subtype="HD", entity_ref="O-1", attributes=attributes))
+
+    def to_fulfilment(self, name: str) -> list[Decision]:
+        """What the warehouse sends: the fulfilment, under its root, the order."""
+        self.count += 1
+        return self.deliver(Event(id=f"wms-{self.count}", name=name, retailer_id="1", entity_type="FULFILMENT",
+                                  entity_ref="O-1-F1", root_entity_type="ORDER", root_entity_ref="O-1"))
+
+    def status(self, key: EntityKey) -> str:
+        return self.entities[key].status
+
+
+@pytest.fixture
+def world() -> World:
+    return World(load_workflows(RULESETS, core_registry()))
+
+
+def created(world: World) -> list[Decision]:
+    return world.to_order("CREATE", customer="C-9", lines=[{"sku": "SKU-1", "qty": 2}])
+
+
+def test_create_books_the_order_and_creates_its_fulfilment(world: World) -> None:
+    order, fulfilment = created(world)
+    assert order.event.name == "CREATE" and fulfilment.event.name == "CreateFulfilment"
+    [sent] = order.outgoing
+    assert (sent.name, sent.entity_type, sent.entity_ref, sent.entity_subtype) == (
+        "CreateFulfilment", "FULFILMENT", "O-1-F1", "HD")
+    assert (sent.root_entity_type, sent.root_entity_ref) == ("ORDER", "O-1")
+    assert sent.partition_key == order.event.partition_key == b"1:ORDER:O-1"
+    assert sent.attributes == {"customer": "C-9", "lines": [{"sku": "SKU-1", "qty": 2}]}
+    assert world.status(ORDER) == "BOOKED"
+    assert world.status(FULFILMENT) == "AWAITING_PICK"
+    assert world.entities[ORDER].attributes["customer"] == "C-9"
+    assert world.entities[FULFILMENT].attributes == sent.attributes
+    assert world.entities[FULFILMENT].root_key == world.entities[ORDER].root_key
+    assert world.entities[FULFILMENT].workflow_name == "FULFILMENT::HD"
+
+
+@pytest.mark.parametrize(
+    ("steps", "told_order", "fulfilment_status", "order_status"),
+    [
+        (["Picking"], "FulfilmentPicking", "PICKING", "PICKING"),
+        (["Picking", "Packed"], "FulfilmentPacked", "PACKED", "PACKED"),
+        (["Picking", "Packed", "CourierBooked"], "FulfilmentAwaitingCourier", "AWAITING_COURIER",
+         "AWAITING_COURIER"),
+        (["Picking", "Packed", "CourierBooked", "Shipped"], "FulfilmentShipped", "SHIPPED", "SHIPPED"),
+    ],
+)
+def test_each_warehouse_step_moves_the_fulfilment_and_tells_the_order(
+    world: World, steps: list[str], told_order: str, fulfilment_status: str, order_status: str
+) -> None:
+    created(world)
+    for step in steps:
+        fulfilment, order = world.to_fulfilment(step)
+    [sent] = fulfilment.outgoing
+    assert (sent.name, sent.entity_type, sent.entity_ref) == (told_order, "ORDER", "O-1")
+    assert (sent.root_entity_type, sent.root_entity_ref) == ("ORDER", "O-1")
+    assert order.event == sent and order.outcome is Outcome.SUCCESS
+    assert world.status(FULFILMENT) == fulfilment_status
+    assert world.status(ORDER) == order_status
+
+
+def test_delivery_completes_the_order_inline(world: World) -> None:
+    created(world)
+    for step in ("Picking", "Packed", "CourierBooked", "Shipped"):
+        world.to_fulfilment(step)
+    fulfilment, order = world.to_fulfilment("Delivered")
+    assert [e.name for e in fulfilment.outgoing] == ["FulfilmentDelivered"]
+    assert world.status(FULFILMENT) == "DELIVERED"
+    assert world.status(ORDER) == "COMPLETE"
+    assert order.event.name == "FulfilmentDelivered"
+    assert order.rulesets_run == 2 and order.outgoing == ()
+    assert [r.name for r in order.audit if r.category is Category.RULESET] == ["FulfilmentDelivered",
+                                                                                "CompleteOrder"]
+    assert [r.message for r in order.audit if r.category is Category.STATE] == ["SHIPPED -> DELIVERED",
+                                                                               "DELIVERED -> COMPLETE"]
+    [inline] = [r for r in order.audit if r.category is Category.SENT]
+    assert inline.name == "CompleteOrder" and inline.data["inline"] is True
+    assert order.after is not None and order.after.version == order.before.version + 1
+
+
+def test_the_whole_lifecycle_in_one_pass(world: World) -> None:
+    history = [(d.event.entity_type, d.event.name) for d in created(world)]
+    for step in ("Picking", "Packed", "CourierBooked", "Shipped", "Delivered"):
+        history += [(d.event.entity_type, d.event.name) for d in world.to_fulfilment(step)]
+    assert history == [
+        ("ORDER", "CREATE"), ("FULFILMENT", "CreateFulfilment"),
+        ("FULFILMENT", "Picking"), ("ORDER", "FulfilmentPicking"),
+        ("FULFILMENT", "Packed"), ("ORDER", "FulfilmentPacked"),
+        ("FULFILMENT", "CourierBooked"), ("ORDER", "FulfilmentAwaitingCourier"),
+        ("FULFILMENT", "Shipped"), ("ORDER", "FulfilmentShipped"),
+        ("FULFILMENT", "Delivered"), ("ORDER", "FulfilmentDelivered"),
+    ]
+    assert (world.status(ORDER), world.status(FULFILMENT)) == ("COMPLETE", "DELIVERED")
+    assert world.entities[ORDER].version == 6  # one version per event the order applied
+
+
+def test_cancelling_before_packing_cancels_the_fulfilment_too(world: World) -> None:
+    created(world)
+    world.to_fulfilment("Picking")
+    order, fulfilment = world.to_order("CancelOrder")
+    [sent] = order.outgoing
+    assert (sent.name, sent.entity_type, sent.entity_ref, sent.entity_subtype) == (
+        "CancelFulfilment", "FULFILMENT", "O-1-F1", "HD")
+    assert (sent.root_entity_type, sent.root_entity_ref) == ("ORDER", "O-1")
+    assert fulfilment.event == sent
+    assert (world.status(ORDER), world.status(FULFILMENT)) == ("CANCELLED", "CANCELLED")
+
+
+def test_cancelling_after_shipping_does_nothing(world: World) -> None:
+    created(world)
+    for step in ("Picking", "Packed", "CourierBooked", "Shipped"):
+        world.to_fulfilment(step)
+    [order] = world.to_order("CancelOrder")
+    assert order.outcome is Outcome.NO_MATCH and order.after is None
+    assert (world.status(ORDER), world.status(FULFILMENT)) == ("SHIPPED", "SHIPPED")
