@@ -1,0 +1,111 @@
+"""The EntityStore in memory: the reference semantics of the Redis store, for unit tests.
+
+Audit trails are trimmed exactly (Redis trims approximately) and applied event ids never expire.
+
+Chained commits: when one call holds several requests for an entity, a request whose ``expected_version`` is one
+above an earlier request's that writes the entity was decided on that request's output. It applies only if that
+request applied: otherwise the version it expects may have been written by someone else, on another state.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
+from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutMessage
+
+Slot = tuple[RootKey, str, str]
+
+
+def _slot(root: RootKey, key: EntityKey) -> Slot:
+    return root, key.entity_type, key.entity_ref
+
+
+def builds_on(requests: Sequence[CommitRequest]) -> list[str]:
+    """For each request, the id of the earlier request in the same call whose write it was decided on, or ''."""
+    last_write: dict[Slot, CommitRequest] = {}
+    links = []
+    for r in requests:
+        slot = _slot(r.root, r.entity_key)
+        base = last_write.get(slot)
+        links.append(base.event_id if base is not None and base.expected_version + 1 == r.expected_version else "")
+        if r.entity is not None:
+            last_write[slot] = r
+    return links
+
+
+class MemoryStore:
+    def __init__(self, *, audit_maxlen: int = 1000) -> None:
+        if audit_maxlen < 1:
+            raise ValueError("audit_maxlen must be at least 1")
+        self.audit_maxlen = audit_maxlen
+        self._states: dict[Slot, tuple[int, bytes]] = {}
+        self._audit: dict[Slot, deque[bytes]] = {}
+        self._applied: dict[RootKey, set[str]] = {}
+        self._outbox: dict[RootKey, list[OutMessage]] = {}
+
+    async def close(self) -> None:
+        return None
+
+    async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
+        return [self._entity(_slot(root, key)) for key, root in zip(keys, roots, strict=True)]
+
+    def _entity(self, slot: Slot) -> Entity | None:
+        stored = self._states.get(slot)
+        if stored is None:
+            return None
+        version, raw = stored
+        entity = Entity.model_validate_json(raw)
+        return entity if entity.version == version else entity.model_copy(update={"version": version})
+
+    async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
+        return [event_id in self._applied.get(root, ()) for root, event_id in events]
+
+    async def commit(self, requests: Sequence[CommitRequest]) -> list[CommitResult]:
+        return [self._commit_one(r, base) for r, base in zip(requests, builds_on(requests), strict=True)]
+
+    def _commit_one(self, r: CommitRequest, base: str) -> CommitResult:
+        applied = self._applied.get(r.root, set())
+        if r.event_id in applied:
+            return CommitResult(CommitStatus.DUPLICATE, self._pending(r.root))
+        slot = _slot(r.root, r.entity_key)
+        if self._states.get(slot, (0, b""))[0] != r.expected_version or (base and base not in applied):
+            return CommitResult(CommitStatus.CONFLICT, self._pending(r.root))
+        if r.entity is not None:
+            self._states[slot] = (r.expected_version + 1, bytes(r.entity))
+        if r.audit:
+            self._audit.setdefault(slot, deque(maxlen=self.audit_maxlen)).extend(r.audit)
+        if r.outbox:
+            self._outbox.setdefault(r.root, []).extend(r.outbox)
+        self._applied.setdefault(r.root, set()).add(r.event_id)
+        return CommitResult(CommitStatus.APPLIED, self._pending(r.root))
+
+    def _pending(self, root: RootKey) -> int:
+        return len(self._outbox.get(root, ()))
+
+    async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
+        trail = list(self._audit.get(_slot(root, key), ()))[:limit]
+        return [AuditRecord.model_validate_json(raw) for raw in trail]
+
+    async def outbox(self, root: RootKey) -> list[OutMessage]:
+        return list(self._outbox.get(root, ()))
+
+    async def ack_outbox(self, counts: Sequence[tuple[RootKey, int]]) -> None:
+        for root, count in counts:
+            box = self._outbox.get(root)
+            if box is None or count <= 0:
+                continue
+            del box[:count]
+            if not box:
+                del self._outbox[root]
+
+    async def roots_with_outbox(self) -> list[RootKey]:
+        return list(self._outbox)
+
+    async def locate(self, key: EntityKey) -> RootKey | None:
+        """The root an entity is stored under."""
+        for root, entity_type, entity_ref in self._states:
+            if (root.retailer_id, entity_type, entity_ref) == key:
+                return root
+        return None

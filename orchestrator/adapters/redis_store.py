@@ -1,0 +1,209 @@
+"""The EntityStore on Redis: one Lua step per event, every key of a root entity in one Cluster slot.
+
+Keys (``P`` is the prefix, ``T`` the root's tag ``retailer:TYPE:ref``):
+
+- ``P:{T}:e:TYPE:REF``      entity state, ``b"<version>|" + entity JSON``
+- ``P:{T}:applied``         SET of applied event ids, expiring ``dedup_ttl_s`` after the root's last commit
+- ``P:{T}:audit:TYPE:REF``  STREAM of audit records (field ``r``), trimmed to about ``audit_maxlen``
+- ``P:{T}:outbox``          LIST of messages to publish (see :func:`encode_message`); gone when empty
+
+A commit is one pipeline of EVALSHA calls of ``commit.lua``, with the semantics of the in-memory reference
+store (chained commits included, see :mod:`orchestrator.adapters.memory_store`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from importlib.resources import files
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from orchestrator.adapters.memory_store import builds_on
+from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
+from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutMessage, Topic
+
+COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
+COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
+STATUS_BY_CODE = (CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT)
+DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
+GLOB_SPECIALS = str.maketrans({c: "\\" + c for c in "*?[]\\"})
+
+
+def encode_message(message: OutMessage) -> bytes:
+    """``topic|len(key)|`` followed by the key and the value bytes, unescaped."""
+    return b"%s|%d|%s%s" % (message.topic.value.encode(), len(message.key), message.key, message.value)
+
+
+def decode_message(raw: bytes) -> OutMessage:
+    topic, key_len, rest = raw.split(b"|", 2)
+    size = int(key_len)
+    return OutMessage(Topic(topic.decode()), rest[:size], rest[size:])
+
+
+def decode_state(raw: bytes) -> Entity:
+    """The stored version (the store's count of writes) wins over the JSON's ``version`` field."""
+    head, _, body = raw.partition(b"|")
+    entity = Entity.model_validate_json(body)
+    version = int(head)
+    return entity if entity.version == version else entity.model_copy(update={"version": version})
+
+
+def _glob(text: str) -> str:
+    return text.translate(GLOB_SPECIALS)
+
+
+class KeyLayout:
+    def __init__(self, prefix: str) -> None:
+        if not prefix or set(prefix) & set("{}"):
+            raise ValueError(f"key prefix {prefix!r} must be non-empty and free of braces (they mark hash tags)")
+        self.prefix = prefix
+
+    def root(self, root: RootKey) -> str:
+        return f"{self.prefix}:{{{root.tag}}}"
+
+    def state(self, root: RootKey, key: EntityKey) -> str:
+        return f"{self.root(root)}:e:{key.entity_type}:{key.entity_ref}"
+
+    def applied(self, root: RootKey) -> str:
+        return f"{self.root(root)}:applied"
+
+    def audit(self, root: RootKey, key: EntityKey) -> str:
+        return f"{self.root(root)}:audit:{key.entity_type}:{key.entity_ref}"
+
+    def outbox(self, root: RootKey) -> str:
+        return f"{self.root(root)}:outbox"
+
+    def outbox_pattern(self) -> str:
+        return f"{_glob(self.prefix)}:{{*}}:outbox"
+
+    def state_pattern(self, key: EntityKey) -> str:
+        return f"{_glob(self.prefix)}:{{{_glob(key.retailer_id)}:*}}:e:{_glob(key.entity_type)}:{_glob(key.entity_ref)}"
+
+    def root_of(self, redis_key: bytes | str, suffix: str) -> RootKey | None:
+        """The root whose key ``P:{T}<suffix>`` this is, or None for a key of another shape."""
+        text = redis_key.decode() if isinstance(redis_key, bytes) else redis_key
+        head = f"{self.prefix}:{{"
+        if not (text.startswith(head) and text.endswith(f"}}{suffix}")):
+            return None
+        parts = text[len(head) : len(text) - len(suffix) - 1].split(":", 2)
+        return RootKey(*parts) if len(parts) == 3 else None
+
+
+class RedisStore:
+    """Entity state, applied-event ledger, audit streams and outboxes in Redis (``redis.asyncio``)."""
+
+    def __init__(self, client: Redis, *, prefix: str = "orch", audit_maxlen: int = 1000,
+                 dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S) -> None:
+        if audit_maxlen < 1 or dedup_ttl_s < 1:
+            raise ValueError("audit_maxlen and dedup_ttl_s must be at least 1")
+        self.redis = client
+        self.keys = KeyLayout(prefix)
+        self.audit_maxlen = audit_maxlen
+        self.dedup_ttl_s = dedup_ttl_s
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "orch", audit_maxlen: int = 1000,
+                 dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S) -> RedisStore:
+        client = Redis.from_url(url, decode_responses=False)
+        return cls(client, prefix=prefix, audit_maxlen=audit_maxlen, dedup_ttl_s=dedup_ttl_s)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
+        if not keys:
+            return []
+        names = [self.keys.state(root, key) for key, root in zip(keys, roots, strict=True)]
+        raw = cast(list[bytes | None], await self.redis.mget(names))
+        return [None if value is None else decode_state(value) for value in raw]
+
+    async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
+        by_root: dict[RootKey, list[int]] = {}
+        for i, (root, _) in enumerate(events):
+            by_root.setdefault(root, []).append(i)
+        if not by_root:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for root, positions in by_root.items():
+                pipe.smismember(self.keys.applied(root), [events[i][1] for i in positions])
+            replies = await pipe.execute()
+        out = [False] * len(events)
+        for positions, flags in zip(by_root.values(), replies, strict=True):
+            for i, flag in zip(positions, flags, strict=True):
+                out[i] = bool(flag)
+        return out
+
+    async def commit(self, requests: Sequence[CommitRequest]) -> list[CommitResult]:
+        if not requests:
+            return []
+        steps = list(zip(requests, builds_on(requests), strict=True))
+        replies = await self._evalsha(steps)
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:
+            await self.redis.script_load(COMMIT_SCRIPT)
+            for i, reply in zip(missing, await self._evalsha([steps[i] for i in missing]), strict=True):
+                replies[i] = reply
+        return [self._result(reply) for reply in replies]
+
+    async def _evalsha(self, steps: Sequence[tuple[CommitRequest, str]]) -> list[Any]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for request, base in steps:
+                pipe.evalsha(COMMIT_SHA, 4, *self._commit_keys(request), *self._commit_args(request, base))
+            return list(await pipe.execute(raise_on_error=False))
+
+    def _commit_keys(self, r: CommitRequest) -> tuple[str, str, str, str]:
+        k = self.keys
+        return k.state(r.root, r.entity_key), k.applied(r.root), k.outbox(r.root), k.audit(r.root, r.entity_key)
+
+    def _commit_args(self, r: CommitRequest, base: str) -> list[bytes | str | int]:
+        head: list[bytes | str | int] = [
+            r.event_id, base, r.expected_version, self.dedup_ttl_s, self.audit_maxlen,
+            0 if r.entity is None else 1, len(r.audit),
+        ]
+        entity = [] if r.entity is None else [r.entity]
+        return [*head, *entity, *r.audit, *map(encode_message, r.outbox)]
+
+    @staticmethod
+    def _result(reply: Any) -> CommitResult:
+        if isinstance(reply, Exception):
+            raise reply
+        code, pending = reply
+        return CommitResult(STATUS_BY_CODE[int(code)], int(pending))
+
+    async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
+        entries = cast(list[tuple[bytes, dict[bytes, bytes]]],
+                       await self.redis.xrange(self.keys.audit(root, key), count=limit))
+        return [AuditRecord.model_validate_json(fields[b"r"]) for _, fields in entries]
+
+    async def outbox(self, root: RootKey) -> list[OutMessage]:
+        raw = cast(list[bytes], await self.redis.lrange(self.keys.outbox(root), 0, -1))
+        return [decode_message(item) for item in raw]
+
+    async def ack_outbox(self, counts: Sequence[tuple[RootKey, int]]) -> None:
+        todo = [(root, count) for root, count in counts if count > 0]
+        if not todo:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for root, count in todo:
+                pipe.ltrim(self.keys.outbox(root), count, -1)
+            await pipe.execute()
+
+    async def roots_with_outbox(self) -> list[RootKey]:
+        found: dict[RootKey, None] = {}
+        async for name in self.redis.scan_iter(match=self.keys.outbox_pattern(), count=1000):
+            root = self.keys.root_of(name, ":outbox")
+            if root is not None:
+                found[root] = None
+        return list(found)
+
+    async def locate(self, key: EntityKey) -> RootKey | None:
+        """The root an entity is stored under, found by scanning the keyspace (for the CLI, not the hot path)."""
+        suffix = f":e:{key.entity_type}:{key.entity_ref}"
+        async for name in self.redis.scan_iter(match=self.keys.state_pattern(key), count=1000):
+            root = self.keys.root_of(name, suffix)
+            if root is not None and root.retailer_id == key.retailer_id:
+                return root
+        return None

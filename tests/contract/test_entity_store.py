@@ -1,0 +1,264 @@
+"""One behaviour suite for the EntityStore port, run against every adapter (each subclasses the suite)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import pytest
+from redis.crc import key_slot
+
+from orchestrator.adapters.memory_store import MemoryStore
+from orchestrator.adapters.redis_store import COMMIT_SHA, RedisStore
+from orchestrator.model import AuditRecord, Category, Entity, EntityKey, RootKey
+from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, OutMessage, Topic
+
+StoreFactory = Callable[..., EntityStore]
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+ROOT = RootKey("1", "ORDER", "O-1")
+ORDER = EntityKey("1", "ORDER", "O-1")
+FULFILMENT = EntityKey("1", "FULFILMENT", "F-1")
+OTHER_ROOT = RootKey("1", "ORDER", "O-2")
+OTHER_ORDER = EntityKey("1", "ORDER", "O-2")
+APPLIED, DUPLICATE, CONFLICT = CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT
+
+
+def entity_json(key: EntityKey, root: RootKey, version: int, status: str, event_id: str) -> bytes:
+    return Entity(
+        retailer_id=key.retailer_id, entity_type=key.entity_type, entity_ref=key.entity_ref, entity_subtype="HD",
+        root_entity_type=root.entity_type, root_entity_ref=root.entity_ref, status=status, version=version,
+        last_event_id=event_id, attributes={"note": f"by {event_id}"},
+    ).to_json()
+
+
+def audit_json(event_id: str, key: EntityKey = ORDER, message: str = "") -> bytes:
+    return AuditRecord(
+        at=NOW, event_id=event_id, event_name="CREATE", retailer_id=key.retailer_id, entity_type=key.entity_type,
+        entity_ref=key.entity_ref, root_entity_type=ROOT.entity_type, root_entity_ref=ROOT.entity_ref,
+        category=Category.EVENT, message=message or event_id,
+    ).to_json()
+
+
+def request(event_id: str, expected: int, status: str | None = "BOOKED", *, key: EntityKey = ORDER,
+            root: RootKey = ROOT, audit: Sequence[bytes] | None = None,
+            outbox: Sequence[OutMessage] = ()) -> CommitRequest:
+    entity = None if status is None else entity_json(key, root, expected + 1, status, event_id)
+    return CommitRequest(event_id, root, key, expected, entity,
+                         [audit_json(event_id, key)] if audit is None else audit, outbox)
+
+
+def out(n: int, topic: Topic = Topic.EVENTS) -> OutMessage:
+    return OutMessage(topic, b"1:ORDER:O-1|odd|key", b'{"n":%d,"pipe":"|"}' % n)
+
+
+class EntityStoreContract:
+    """Subclasses provide ``make_store(**options)``; options: audit_maxlen."""
+
+    @pytest.fixture
+    def make_store(self) -> StoreFactory:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def store(self, make_store: StoreFactory) -> EntityStore:
+        return make_store()
+
+    async def test_unknown_entity_loads_as_none(self, store: EntityStore) -> None:
+        assert await store.load([ORDER, FULFILMENT], [ROOT, ROOT]) == [None, None]
+        assert await store.load([], []) == []
+
+    async def test_applied_commit_is_loaded_with_its_version(self, store: EntityStore) -> None:
+        [result] = await store.commit([request("e1", 0, "BOOKED")])
+        assert result.status is APPLIED
+        [loaded, other] = await store.load([ORDER, OTHER_ORDER], [ROOT, OTHER_ROOT])
+        assert other is None
+        assert loaded is not None
+        assert (loaded.status, loaded.version, loaded.last_event_id) == ("BOOKED", 1, "e1")
+        assert loaded.attributes == {"note": "by e1"}
+        assert (await store.commit([request("e2", 1, "PICKING")]))[0].status is APPLIED
+        [again] = await store.load([ORDER], [ROOT])
+        assert again is not None and (again.status, again.version) == ("PICKING", 2)
+
+    async def test_child_entity_lives_under_its_root(self, store: EntityStore) -> None:
+        await store.commit([request("e1", 0, "CREATED", key=FULFILMENT)])
+        [under_root, under_itself] = await store.load([FULFILMENT, FULFILMENT], [ROOT, RootKey(*FULFILMENT)])
+        assert under_root is not None and under_root.entity_ref == "F-1"
+        assert under_itself is None
+
+    async def test_duplicate_event_id_writes_nothing(self, store: EntityStore) -> None:
+        await store.commit([request("e1", 0, "BOOKED", outbox=[out(1)])])
+        [result] = await store.commit([request("e1", 1, "PICKING", audit=[audit_json("e1", message="again")],
+                                               outbox=[out(2)])])
+        assert result.status is DUPLICATE
+        assert result.outbox_pending == 1
+        [loaded] = await store.load([ORDER], [ROOT])
+        assert loaded is not None and (loaded.status, loaded.version) == ("BOOKED", 1)
+        assert [r.message for r in await store.audit(ORDER, ROOT)] == ["e1"]
+        assert await store.outbox(ROOT) == [out(1)]
+
+    async def test_duplicate_within_one_call(self, store: EntityStore) -> None:
+        results = await store.commit([request("e1", 0, "BOOKED"), request("e1", 1, "PICKING")])
+        assert [r.status for r in results] == [APPLIED, DUPLICATE]
+
+    async def test_stale_version_conflicts_and_writes_nothing(self, store: EntityStore) -> None:
+        await store.commit([request("e1", 0, "BOOKED")])
+        [result] = await store.commit([request("e2", 0, "CANCELLED", outbox=[out(1)])])
+        assert result.status is CONFLICT
+        [loaded] = await store.load([ORDER], [ROOT])
+        assert loaded is not None and (loaded.status, loaded.version) == ("BOOKED", 1)
+        assert [r.event_id for r in await store.audit(ORDER, ROOT)] == ["e1"]
+        assert await store.outbox(ROOT) == []
+        assert await store.seen([(ROOT, "e2")]) == [False], "a conflicting event must stay unapplied"
+        [retried] = await store.commit([request("e2", 1, "CANCELLED")])
+        assert retried.status is APPLIED
+
+    async def test_version_ahead_of_store_conflicts(self, store: EntityStore) -> None:
+        [result] = await store.commit([request("e1", 3, "BOOKED")])
+        assert result.status is CONFLICT
+        assert await store.load([ORDER], [ROOT]) == [None]
+
+    async def test_commits_of_one_entity_chain_in_one_call(self, store: EntityStore) -> None:
+        results = await store.commit([
+            request("e1", 0, "BOOKED", outbox=[out(1)]),
+            request("e2", 1, "PICKING", outbox=[out(2)]),
+            request("e3", 1, "LOST"),
+            request("x1", 0, "BOOKED", key=OTHER_ORDER, root=OTHER_ROOT),
+        ])
+        assert [r.status for r in results] == [APPLIED, APPLIED, CONFLICT, APPLIED]
+        assert [r.outbox_pending for r in results[:2]] == [1, 2]
+        [order, other] = await store.load([ORDER, OTHER_ORDER], [ROOT, OTHER_ROOT])
+        assert order is not None and (order.status, order.version, order.last_event_id) == ("PICKING", 2, "e2")
+        assert other is not None and other.version == 1
+
+    async def test_a_chain_whose_first_link_conflicts_never_applies_on_a_rivals_state(
+        self, store: EntityStore
+    ) -> None:
+        await store.commit([request("rival", 0, "BOOKED")])
+        results = await store.commit([
+            request("a", 0, "BOOKED"),
+            request("n", 1, None),
+            request("b", 1, "PICKING"),
+            request("c", 2, "PACKED"),
+        ])
+        assert [r.status for r in results] == [CONFLICT, CONFLICT, CONFLICT, CONFLICT]
+        [loaded] = await store.load([ORDER], [ROOT])
+        assert loaded is not None and (loaded.last_event_id, loaded.version) == ("rival", 1)
+        assert await store.seen([(ROOT, "n"), (ROOT, "b")]) == [False, False]
+        retried = await store.commit([request("b", 1, "PICKING"), request("c", 2, "PACKED")])
+        assert [r.status for r in retried] == [APPLIED, APPLIED]
+
+    async def test_a_chain_through_a_commit_without_entity(self, store: EntityStore) -> None:
+        results = await store.commit([request("a", 0, "BOOKED"), request("n", 1, None), request("b", 1, "PICKING")])
+        assert [r.status for r in results] == [APPLIED, APPLIED, APPLIED]
+        [loaded] = await store.load([ORDER], [ROOT])
+        assert loaded is not None and (loaded.last_event_id, loaded.version) == ("b", 2)
+
+    async def test_commit_without_entity_keeps_state_and_records_the_rest(self, store: EntityStore) -> None:
+        await store.commit([request("e1", 0, "BOOKED")])
+        [result] = await store.commit([request("e2", 1, None, outbox=[out(1)])])
+        assert result.status is APPLIED and result.outbox_pending == 1
+        [loaded] = await store.load([ORDER], [ROOT])
+        assert loaded is not None and (loaded.status, loaded.version) == ("BOOKED", 1)
+        assert [r.event_id for r in await store.audit(ORDER, ROOT)] == ["e1", "e2"]
+        assert await store.seen([(ROOT, "e2")]) == [True]
+        [nothing] = await store.commit([request("n1", 0, None, key=OTHER_ORDER, root=OTHER_ROOT)])
+        assert nothing.status is APPLIED
+        assert await store.load([OTHER_ORDER], [OTHER_ROOT]) == [None]
+
+    async def test_audit_is_oldest_first_per_entity_and_limited(self, store: EntityStore) -> None:
+        await store.commit([
+            request("e1", 0, audit=[audit_json("e1", message="a"), audit_json("e1", message="b")]),
+            request("f1", 0, key=FULFILMENT, audit=[audit_json("f1", FULFILMENT)]),
+            request("e2", 1, audit=[audit_json("e2", message="c")]),
+        ])
+        trail = await store.audit(ORDER, ROOT)
+        assert [r.message for r in trail] == ["a", "b", "c"]
+        assert all(isinstance(r, AuditRecord) and r.at == NOW for r in trail)
+        assert [r.message for r in await store.audit(ORDER, ROOT, limit=2)] == ["a", "b"]
+        assert [r.entity_ref for r in await store.audit(FULFILMENT, ROOT)] == ["F-1"]
+        assert await store.audit(OTHER_ORDER, OTHER_ROOT) == []
+
+    async def test_audit_is_trimmed_to_about_maxlen_keeping_the_newest(self, make_store: StoreFactory) -> None:
+        store = make_store(audit_maxlen=5)
+        records = [audit_json("e1", message=f"m{i:03}") for i in range(250)]
+        await store.commit([request("e1", 0, audit=records)])
+        kept = [r.message for r in await store.audit(ORDER, ROOT, limit=1000)]
+        assert 5 <= len(kept) < 250
+        assert kept == [f"m{i:03}" for i in range(250 - len(kept), 250)]
+
+    async def test_outbox_holds_committed_messages_until_acknowledged(self, store: EntityStore) -> None:
+        first = [out(1), out(2, Topic.AUDIT)]
+        results = await store.commit([
+            request("e1", 0, outbox=first),
+            request("e2", 1, outbox=[out(3)]),
+            request("x1", 0, key=OTHER_ORDER, root=OTHER_ROOT, outbox=[out(9)]),
+            request("y1", 0, key=EntityKey("1", "ORDER", "O-3"), root=RootKey("1", "ORDER", "O-3")),
+        ])
+        assert [r.outbox_pending for r in results] == [2, 3, 1, 0]
+        assert await store.outbox(ROOT) == [*first, out(3)]
+        assert sorted(await store.roots_with_outbox()) == sorted([ROOT, OTHER_ROOT])
+        await store.ack_outbox([(ROOT, 2), (OTHER_ROOT, 1)])
+        assert await store.outbox(ROOT) == [out(3)]
+        assert await store.roots_with_outbox() == [ROOT]
+        [dup] = await store.commit([request("e1", 0)])
+        assert (dup.status, dup.outbox_pending) == (DUPLICATE, 1)
+        await store.ack_outbox([(ROOT, 1), (OTHER_ROOT, 0)])
+        assert await store.outbox(ROOT) == []
+        assert await store.roots_with_outbox() == []
+
+    async def test_outbox_keeps_many_messages_in_order(self, store: EntityStore) -> None:
+        messages = [out(i) for i in range(2500)]
+        [result] = await store.commit([request("e1", 0, outbox=messages)])
+        assert result.outbox_pending == 2500
+        assert await store.outbox(ROOT) == messages
+
+    async def test_seen_answers_per_root_in_order(self, store: EntityStore) -> None:
+        assert await store.seen([]) == []
+        await store.commit([request("e1", 0), request("x1", 0, key=OTHER_ORDER, root=OTHER_ROOT)])
+        asked = [(ROOT, "e1"), (OTHER_ROOT, "e1"), (ROOT, "e2"), (OTHER_ROOT, "x1"), (ROOT, "x1"), (ROOT, "e1")]
+        assert await store.seen(asked) == [True, False, False, True, False, True]
+
+
+class TestMemoryStore(EntityStoreContract):
+    @pytest.fixture
+    def make_store(self) -> StoreFactory:
+        return MemoryStore
+
+
+class TestRedisStore(EntityStoreContract):
+    @pytest.fixture
+    def make_store(self, redis_store_factory: Callable[..., RedisStore]) -> StoreFactory:
+        return redis_store_factory
+
+    async def test_every_key_of_a_root_shares_one_cluster_slot(self, redis_store: RedisStore) -> None:
+        await redis_store.commit([request("e1", 0, outbox=[out(1)]), request("f1", 0, key=FULFILMENT)])
+        keys = [k async for k in redis_store.redis.scan_iter(match=f"{redis_store.keys.prefix}:*")]
+        prefix = f"{redis_store.keys.prefix}:{{1:ORDER:O-1}}"
+        assert sorted(k.decode() for k in keys) == sorted(
+            f"{prefix}:{suffix}" for suffix in
+            ("e:ORDER:O-1", "e:FULFILMENT:F-1", "applied", "outbox", "audit:ORDER:O-1", "audit:FULFILMENT:F-1")
+        )
+        assert len({key_slot(k) for k in keys}) == 1
+
+    async def test_state_is_stored_behind_its_version(self, redis_store: RedisStore) -> None:
+        await redis_store.commit([request("e1", 0), request("e2", 1)])
+        raw = await redis_store.redis.get(redis_store.keys.state(ROOT, ORDER))
+        assert isinstance(raw, bytes) and raw.startswith(b'2|{"retailerId":"1"')
+
+    async def test_applied_ids_expire_after_the_dedup_window(
+        self, redis_store_factory: Callable[..., RedisStore]
+    ) -> None:
+        store = redis_store_factory(dedup_ttl_s=60)
+        await store.commit([request("e1", 0)])
+        ttl = await store.redis.ttl(store.keys.applied(ROOT))
+        assert 0 < ttl <= 60
+
+    async def test_commit_survives_a_flushed_script_cache(self, redis_store: RedisStore) -> None:
+        await redis_store.redis.script_flush()
+        results = await redis_store.commit([request("e1", 0), request("e2", 1)])
+        assert [r.status for r in results] == [APPLIED, APPLIED]
+        assert await redis_store.redis.script_exists(COMMIT_SHA) == [True]
+
+    async def test_locate_finds_the_root_of_a_child(self, redis_store: RedisStore) -> None:
+        await redis_store.commit([request("f1", 0, key=FULFILMENT)])
+        assert await redis_store.locate(FULFILMENT) == ROOT
+        assert await redis_store.locate(EntityKey("1", "FULFILMENT", "F-*")) is None
