@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from orchestrator.engine import CompiledWorkflow
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
 
 
@@ -100,3 +101,19 @@ class Publisher(Protocol):
     async def publish(self, records: Sequence[Record]) -> None:
         """Send every record and return once the broker has acknowledged all of them."""
         ...
+
+
+class Workflows(Protocol):
+    """The loaded workflows, by (retailer, entity type, subtype[, version])."""
+
+    def lookup(
+        self, retailer_id: str, entity_type: str, entity_subtype: str, version: str | None = None
+    ) -> CompiledWorkflow | None:
+        """The given version if loaded, else the latest one; None when there is no such workflow."""
+        ...
+
+    def summary(self) -> str:
+        """One line naming what is loaded, for error messages."""
+        ...
+
+    def __len__(self) -> int: ...

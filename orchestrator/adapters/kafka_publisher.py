@@ -13,20 +13,25 @@ from orchestrator.ports import Record
 
 class KafkaPublisher:
     def __init__(self, bootstrap: str, linger_ms: int = 2, client_id: str = "orchestrator") -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            acks="all",
-            linger_ms=linger_ms,
-            max_batch_size=1 << 20,
-            max_request_size=4 << 20,
-        )
+        self._options: dict[str, Any] = {
+            "bootstrap_servers": bootstrap,
+            "client_id": client_id,
+            "acks": "all",
+            "linger_ms": linger_ms,
+            "max_batch_size": 1 << 20,
+            "max_request_size": 4 << 20,
+        }
+        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
+        """Connect; the producer is made here because aiokafka binds it to the running loop."""
+        self._producer = AIOKafkaProducer(**self._options)
         await self._producer.start()
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
 
     async def __aenter__(self) -> KafkaPublisher:
         await self.start()
@@ -38,6 +43,8 @@ class KafkaPublisher:
     async def publish(self, records: Sequence[Record]) -> None:
         if not records:
             return
+        if self._producer is None:
+            raise RuntimeError("KafkaPublisher.publish before start()")
         send = self._producer.send
         futures: list[Any] = [
             await send(r.topic, value=r.value, key=r.key, headers=list(r.headers) or None) for r in records

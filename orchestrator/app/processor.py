@@ -13,8 +13,7 @@ from orchestrator.app.codec import BadInput, Incoming, commit_request, parse_eve
 from orchestrator.app.relay import Relay
 from orchestrator.engine import CompiledWorkflow, Decision, decide
 from orchestrator.model import Entity, EntityKey, Event, Outcome, RootKey
-from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, Publisher, Record
-from orchestrator.workflow.registry import WorkflowRegistry
+from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, Publisher, Record, Workflows
 
 log = structlog.get_logger("orchestrator.processor")
 MAX_CONFLICT_ROUNDS = 5
@@ -51,7 +50,7 @@ class BatchProcessor:
     def __init__(
         self,
         store: EntityStore,
-        workflows: WorkflowRegistry,
+        workflows: Workflows,
         publisher: Publisher,
         topics: tuple[str, str, str],
         *,
@@ -141,7 +140,7 @@ class BatchProcessor:
             subtype = entity.entity_subtype if entity else event.entity_subtype
             reason = (
                 f"no workflow for retailer {event.retailer_id!r}, entity type {event.entity_type!r}, "
-                f"subtype {subtype!r}; loaded: {self.workflows.describe() or 'none'}. "
+                f"subtype {subtype!r}; loaded: {self.workflows.summary() or 'none'}. "
                 "Add a workflow file for it, or send the event with the right entitySubtype"
             )
             dead.append(self._dead_letter(message, "NO_WORKFLOW", reason))

@@ -8,7 +8,7 @@ drained here. Outgoing events carry ids derived from their source event, so a re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import structlog
 
@@ -66,7 +66,7 @@ class Relay:
             log.info("outbox_swept", roots=len(roots), messages=published)
         return published
 
-    async def _publish(self, outboxes: dict[RootKey, Sequence[OutMessage]]) -> int:
+    async def _publish(self, outboxes: Mapping[RootKey, Sequence[OutMessage]]) -> int:
         if not outboxes:
             return 0
         records = [

@@ -17,9 +17,9 @@ from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.app.codec import Incoming
 from orchestrator.app.processor import BatchProcessor
 from orchestrator.app.settings import Settings
+from orchestrator.ports import Workflows
 from orchestrator.workflow.loader import load_workflows
 from orchestrator.workflow.plugins import discover_rules
-from orchestrator.workflow.registry import WorkflowRegistry
 
 log = structlog.get_logger("orchestrator.worker")
 RETRY_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
@@ -28,7 +28,7 @@ RETRY_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 class Runtime:
     """The worker's resources; started by the agent, stopped when it ends."""
 
-    def __init__(self, settings: Settings, workflows: WorkflowRegistry) -> None:
+    def __init__(self, settings: Settings, workflows: Workflows) -> None:
         self.settings = settings
         self.store = RedisStore.from_url(
             settings.redis_url, prefix=settings.key_prefix, audit_maxlen=settings.audit_maxlen,
@@ -71,7 +71,7 @@ def _incoming(event: Any) -> Incoming:
     return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
 
 
-def create_app(settings: Settings, workflows: WorkflowRegistry | None = None) -> faust.App:
+def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.App:
     """Build the Faust app; workflow files are loaded (and refused whole if any is bad) before it starts."""
     workflows = workflows if workflows is not None else load_workflows(settings.rulesets, discover_rules())
     runtime = Runtime(settings, workflows)
@@ -107,7 +107,7 @@ def create_app(settings: Settings, workflows: WorkflowRegistry | None = None) ->
         finally:
             await runtime.stop()
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _assigned(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
         runtime.consuming = True
         log.info("partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned or ()))
@@ -121,7 +121,7 @@ def create_app(settings: Settings, workflows: WorkflowRegistry | None = None) ->
     return app
 
 
-def run_worker(settings: Settings, workflows: WorkflowRegistry | None = None) -> None:
+def run_worker(settings: Settings, workflows: Workflows | None = None) -> None:
     """Run a worker in this process until SIGINT/SIGTERM."""
     app = create_app(settings, workflows)
     worker = faust.Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.cli import event_cmds, inspect_cmds, stack_cmds
+from orchestrator.cli import dlq_cmd, event_cmds, inspect_cmds, stack_cmds
 
 app = typer.Typer(
     name="orchestrator",
@@ -19,8 +19,12 @@ app = typer.Typer(
 def dev() -> None:
     """Start the embedded stack (Tansu broker + Redis, unless ORCH_* name servers that answer) and a worker."""
     from orchestrator.app.launcher import run_dev
+    from orchestrator.app.logging import configure_logging
+    from orchestrator.app.settings import Settings
 
-    run_dev()
+    settings = Settings()
+    configure_logging(settings.log_level)
+    run_dev(settings, stack_cmds.load_or_exit(settings.rulesets))
 
 
 app.command()(stack_cmds.worker)
@@ -28,6 +32,7 @@ app.command()(event_cmds.send)
 app.command()(inspect_cmds.entity)
 app.command()(inspect_cmds.audit)
 app.command()(event_cmds.tail)
+app.command()(dlq_cmd.dlq)
 app.command()(stack_cmds.validate)
 app.command()(stack_cmds.schemas)
 
