@@ -137,15 +137,19 @@ class BatchProcessor:
     ) -> Decision | None:
         workflow = self._workflow_for(event, entity)
         if workflow is None:
-            subtype = entity.entity_subtype if entity else event.entity_subtype
-            reason = (
-                f"no workflow for retailer {event.retailer_id!r}, entity type {event.entity_type!r}, "
-                f"subtype {subtype!r}; loaded: {self.workflows.summary() or 'none'}. "
-                "Add a workflow file for it, or send the event with the right entitySubtype"
-            )
-            dead.append(self._dead_letter(message, "NO_WORKFLOW", reason))
+            dead.append(self._dead_letter(message, "NO_WORKFLOW", self._no_workflow(event, entity)))
             return None
         return decide(event, entity, workflow, now, max_inline_depth=self.max_inline_depth)
+
+    def _no_workflow(self, event: Event, entity: Entity | None) -> str:
+        loaded = self.workflows.summary() or "none"
+        subtype = entity.entity_subtype if entity else event.entity_subtype
+        if subtype is None:
+            return (f"{event.entity_type} {event.entity_ref!r} is new and the event has no entitySubtype, so no "
+                    f"workflow can be chosen (loaded: {loaded}). Send the first event with entitySubtype; "
+                    "events for a child entity also need rootEntityType and rootEntityRef")
+        return (f"no workflow for retailer {event.retailer_id!r}, entity type {event.entity_type!r}, subtype "
+                f"{subtype!r} (loaded: {loaded}). Add a workflow file for it, or send the right entitySubtype")
 
     def _workflow_for(self, event: Event, entity: Entity | None) -> CompiledWorkflow | None:
         if entity is not None:

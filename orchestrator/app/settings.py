@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     http_host: str = Field(default="0.0.0.0", description="Worker HTTP bind address")
     partitions: int = Field(default=8, ge=1, description="Partitions of the events topic when it is created")
     consumer_group: str = Field(default="orchestrator", description="Kafka consumer group of the workers")
+    session_timeout_s: float = Field(
+        default=10.0, gt=0, description="Consumer-group session timeout; a dead worker's partitions move after it"
+    )
     batch_size: int = Field(default=500, ge=1, description="Most events processed in one batch")
     batch_wait_ms: int = Field(default=10, ge=0, description="Longest wait to fill a batch")
     key_prefix: str = Field(default="orch", description="Prefix of every Redis key")
@@ -26,6 +29,7 @@ class Settings(BaseSettings):
     dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="How long applied event ids are remembered")
     max_inline_depth: int = Field(default=20, ge=1, description="Bound on inline events sent to the same entity")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    framework_log_level: str = Field(default="WARNING", description="Log level of Faust and aiokafka")
     data_dir: Path = Field(default=Path(".orchestrator"), description="Logs of the servers `orchestrator dev` starts")
 
     @property

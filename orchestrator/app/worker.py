@@ -87,6 +87,9 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=0.5,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_rebalance_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
     )
     events = app.topic(
@@ -124,6 +127,6 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
 def run_worker(settings: Settings, workflows: Workflows | None = None) -> None:
     """Run a worker in this process until SIGINT/SIGTERM."""
     app = create_app(settings, workflows)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower().replace("warning", "warn"),
-                          redirect_stdouts=False)
+    worker = faust.Worker(app, loglevel=settings.framework_log_level.lower().replace("warning", "warn"),
+                          redirect_stdouts=False, quiet=True)
     worker.execute_from_commandline()
