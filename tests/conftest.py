@@ -1,11 +1,17 @@
-"""Real servers for the tests: the ones named by ORCH_TEST_REDIS_URL / ORCH_TEST_KAFKA_BOOTSTRAP when set,
-otherwise a Redis and a Tansu broker started here on free ports and stopped at the end of the session."""
+"""Real servers for the tests, picked in this order:
+
+1. the ones named by ORCH_TEST_REDIS_URL / ORCH_TEST_KAFKA_BOOTSTRAP;
+2. containers (testcontainers: Redis and Apache Kafka) when ORCH_TEST_DOCKER=1 and a Docker engine answers;
+3. a Redis and a Tansu broker started here on free ports (the default; no Docker needed).
+All are stopped at the end of the session."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -15,11 +21,43 @@ from orchestrator.adapters.servers import start_redis, start_tansu
 RedisStoreFactory = Callable[..., RedisStore]
 
 
+def _docker_wanted() -> bool:
+    if os.environ.get("ORCH_TEST_DOCKER") != "1":
+        return False
+    try:
+        import docker  # testcontainers' client
+
+        docker.from_env().ping()
+    except Exception as exc:
+        pytest.fail(f"ORCH_TEST_DOCKER=1 but no Docker engine answers ({exc}); unset it to use embedded servers")
+    return True
+
+
+@contextmanager
+def _container(kind: str) -> Iterator[str]:
+    if kind == "redis":
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7.4-alpine") as redis_container:
+            host, port = redis_container.get_container_host_ip(), redis_container.get_exposed_port(6379)
+            yield f"redis://{host}:{port}/0"
+    else:
+        from testcontainers.kafka import KafkaContainer
+
+        kafka: Any = KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft()
+        with kafka:
+            yield kafka.get_bootstrap_server()
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     external = os.environ.get("ORCH_TEST_REDIS_URL")
     if external:
         yield external
+        return
+    if _docker_wanted():
+        with _container("redis") as url:
+            yield url
         return
     with start_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server.url
@@ -30,6 +68,10 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     external = os.environ.get("ORCH_TEST_KAFKA_BOOTSTRAP")
     if external:
         yield external
+        return
+    if _docker_wanted():
+        with _container("kafka") as bootstrap:
+            yield bootstrap
         return
     with start_tansu(tmp_path_factory.mktemp("tansu")) as server:
         yield server.url
