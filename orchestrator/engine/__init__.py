@@ -7,11 +7,13 @@ from orchestrator.engine.compiled import (
     WorkflowInvalid,
     compile_workflow,
 )
-from orchestrator.engine.decision import Decision
-from orchestrator.engine.execution import DEFAULT_MAX_INLINE_DEPTH, decide, derived_event_id
+from orchestrator.engine.decision import ChildLink, Decision
+from orchestrator.engine.effects import derived_event_id
+from orchestrator.engine.execution import DEFAULT_MAX_INLINE_DEPTH, decide
 
 __all__ = [
     "DEFAULT_MAX_INLINE_DEPTH",
+    "ChildLink",
     "CompiledRuleset",
     "CompiledWorkflow",
     "Decision",

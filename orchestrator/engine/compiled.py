@@ -1,13 +1,17 @@
-"""A workflow definition turned into rule instances and a matching index, checked whole."""
+"""A workflow definition turned into rule instances, compiled conditions and a matching index, checked whole."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+if TYPE_CHECKING:
+    from orchestrator.conditions import Condition
+from orchestrator.engine.ordering import OrderingError, rule_ids, topological_order
 from orchestrator.model import Ruleset, RuleSpec, WorkflowDefinition
 from orchestrator.rules import Rule, RuleRegistry, UnknownRule
 
@@ -30,8 +34,10 @@ class WorkflowInvalid(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
+    id: str
     spec: RuleSpec
     rule: Rule  # type: ignore[type-arg]
+    condition: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,11 @@ class CompiledRuleset:
     index: int
     definition: Ruleset
     rules: tuple[CompiledRule, ...]
+    condition: Condition | None = None
+
+    @property
+    def is_else(self) -> bool:
+        return self.definition.is_else
 
     def accepts(self, entity_subtype: str, event_type: str) -> bool:
         subtype = self.definition.subtype
@@ -59,10 +70,15 @@ class CompiledWorkflow:
     def name(self) -> str:
         return self.definition.display_name
 
+    @property
+    def needs_children(self) -> bool:
+        return any(getattr(r.rule, "needs_children", False) for rs in self.rulesets for r in rs.rules)
+
     def match(
         self, event_name: str, event_type: str, entity_type: str, entity_subtype: str, status: str
     ) -> list[CompiledRuleset]:
-        """Every ruleset for this event name, entity type, subtype and status, in the order written."""
+        """Rulesets for this event name, entity type, subtype and status, in the order written — before their
+        conditions are evaluated (else rulesets included; the engine decides between them)."""
         return [
             rs
             for rs in self._by_event.get((event_name, entity_type), ())
@@ -72,9 +88,11 @@ class CompiledWorkflow:
 
 
 def compile_workflow(definition: WorkflowDefinition, registry: RuleRegistry) -> CompiledWorkflow:
-    """Build rule instances and the matching index, or raise ``WorkflowInvalid`` listing every issue."""
+    """Build rule instances, conditions and the matching index, or raise ``WorkflowInvalid`` listing every issue."""
     issues: list[Issue] = []
-    rulesets = tuple(_compile_ruleset(definition, i, rs, registry, issues) for i, rs in enumerate(definition.rulesets))
+    rulesets = tuple(
+        _compile_ruleset(definition, i, rs, registry, issues) for i, rs in enumerate(definition.rulesets)
+    )
     issues.extend(_duplicates(definition))
     if issues:
         raise WorkflowInvalid(issues)
@@ -92,26 +110,55 @@ def _compile_ruleset(
     for t, trigger in enumerate(ruleset.triggers):
         if trigger.status not in declared:
             issues.append(Issue((*at, "triggers", t, "status"), _undeclared(trigger.status, ruleset.type)))
-    rules = []
+    if ruleset.is_else and ruleset.condition:
+        issues.append(Issue((*at, "condition"), "an else ruleset cannot also have a condition; remove one"))
+    condition = _condition(ruleset.condition, (*at, "condition"), issues)
+    ids = rule_ids([s.rule_name for s in ruleset.rules], [s.id for s in ruleset.rules])
+    rules: list[CompiledRule | None] = []
     for r, spec in enumerate(ruleset.rules):
-        compiled = _compile_rule(spec, (*at, "rules", r), registry, issues)
-        if compiled is None:
-            continue
-        for status in compiled.rule.statuses_referenced():
-            if status not in declared:
-                issues.append(Issue((*at, "rules", r, "props"), _undeclared(status, ruleset.type)))
+        compiled = _compile_rule(spec, ids[r], (*at, "rules", r), registry, issues)
+        if compiled is not None:
+            _check_statuses(compiled, declared, ruleset.type, (*at, "rules", r), issues)
         rules.append(compiled)
-    return CompiledRuleset(index, ruleset, tuple(rules))
+    ordered = _ordered(ruleset.rules, ids, rules, at, issues)
+    return CompiledRuleset(index, ruleset, ordered, condition)
 
 
-def _compile_rule(spec: RuleSpec, at: Path, registry: RuleRegistry, issues: list[Issue]) -> CompiledRule | None:
+def _ordered(
+    specs: list[RuleSpec], ids: list[str], rules: list[CompiledRule | None], at: Path, issues: list[Issue]
+) -> tuple[CompiledRule, ...]:
+    try:
+        order = topological_order(ids, [s.after for s in specs])
+    except OrderingError as exc:
+        field_name = "after" if "after" in str(exc) else "id"
+        issues.append(Issue((*at, "rules", exc.position, field_name), str(exc)))
+        return ()
+    return tuple(rule for rule in (rules[i] for i in order) if rule is not None)
+
+
+def _condition(text: str | None, at: Path, issues: list[Issue]) -> Condition | None:
+    if not text:
+        return None
+    from orchestrator.conditions import ConditionSyntaxError, compile_condition
+
+    try:
+        return compile_condition(text)
+    except ConditionSyntaxError as exc:
+        issues.append(Issue(at, exc.render()))
+        return None
+
+
+def _compile_rule(
+    spec: RuleSpec, rule_id: str, at: Path, registry: RuleRegistry, issues: list[Issue]
+) -> CompiledRule | None:
+    condition = _condition(spec.condition, (*at, "condition"), issues)
     try:
         cls = registry.resolve(spec.name)
     except UnknownRule as exc:
         issues.append(Issue((*at, "name"), str(exc)))
         return None
     try:
-        return CompiledRule(spec, cls(cls.Props.model_validate(spec.props)))
+        return CompiledRule(rule_id, spec, cls(cls.Props.model_validate(spec.props)), condition)
     except ValidationError as exc:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "props"
@@ -121,16 +168,30 @@ def _compile_rule(spec: RuleSpec, at: Path, registry: RuleRegistry, issues: list
     return None
 
 
+def _check_statuses(
+    compiled: CompiledRule, declared: frozenset[str], entity_type: str, at: Path, issues: list[Issue]
+) -> None:
+    for status in compiled.rule.statuses_referenced():
+        if status not in declared:
+            issues.append(Issue((*at, "props"), _undeclared(status, entity_type)))
+
+
 def _duplicates(wf: WorkflowDefinition) -> Iterator[Issue]:
-    seen: dict[tuple[str, str, str | None, str, str], int] = {}
+    """Two unconditional rulesets for one event and status, or two else rulesets in one group, are errors."""
+    plain: dict[tuple[str, str, str | None, str, str], int] = {}
+    elses: dict[tuple[str, str, str | None, str, str], int] = {}
     for i, rs in enumerate(wf.rulesets):
+        if rs.condition and not rs.is_else:
+            continue
+        seen = elses if rs.is_else else plain
         for status in rs.trigger_statuses or ("*",):
             key = (rs.name, rs.type, rs.subtype, rs.event_type, status)
             if key in seen:
+                kind = "else ruleset" if rs.is_else else "ruleset"
                 yield Issue(
                     ("rulesets", i, "name"),
-                    f"duplicate ruleset {rs.name!r} for {rs.type} in status {status}: "
-                    f"rulesets[{seen[key]}] already handles it; merge them or change the triggers",
+                    f"duplicate {kind} {rs.name!r} for {rs.type} in status {status}: rulesets[{seen[key]}] "
+                    "already handles it; merge them, change the triggers or give one a condition",
                 )
                 break
             seen[key] = i

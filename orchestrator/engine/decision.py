@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.model import AuditRecord, Entity, Event, Outcome
+from orchestrator.model import AuditRecord, Entity, EntityKey, Event, Outcome
+from orchestrator.rules import CallWebhook
+
+
+@dataclass(frozen=True, slots=True)
+class ChildLink:
+    """The parent's index of its children: ``child`` (``TYPE:REF``) is now in ``status``."""
+
+    parent: EntityKey
+    child: str
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +26,8 @@ class Decision:
     outgoing: tuple[Event, ...]  # events for other entities, sent on the events topic
     audit: tuple[AuditRecord, ...]
     rulesets_run: int
+    child_links: tuple[ChildLink, ...] = ()
+    webhooks: tuple[CallWebhook, ...] = ()
 
     @property
     def changes_state(self) -> bool:

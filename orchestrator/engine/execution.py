@@ -1,22 +1,35 @@
-"""Running one event through a workflow: all matching rulesets in sequence, inline events after them."""
+"""Running one event through a workflow: matching rulesets (conditions, else) in sequence, their rules in
+dependency order, inline events after them — all in memory, returning a Decision."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from orchestrator.conditions import Condition
 from orchestrator.engine.compiled import CompiledRule, CompiledRuleset, CompiledWorkflow
-from orchestrator.engine.decision import Decision
+from orchestrator.engine.decision import ChildLink, Decision
+from orchestrator.engine.effects import build_event, derived_event_id, describe
+from orchestrator.engine.scope import Scope
 from orchestrator.model import INITIAL_STATUS, AuditRecord, Category, Entity, Event, Outcome
-from orchestrator.rules import Action, RuleContext, SendEvent, SetAttributes, SetStatus
+from orchestrator.rules import (
+    Action,
+    BusinessError,
+    CallWebhook,
+    Note,
+    Output,
+    RuleContext,
+    SendEvent,
+    SetAttributes,
+    SetContext,
+    SetStatus,
+)
 
 DEFAULT_MAX_INLINE_DEPTH = 20
-_EVENT_IDS = uuid.UUID("8f0b7c1e-3a52-4b8e-9d0c-6f2f4f1f7a10")
-
 Timer = Callable[[], int]
 
 
@@ -24,40 +37,29 @@ class LoopLimit(Exception):
     pass
 
 
-def derived_event_id(parent_id: str, n: int) -> str:
-    """Deterministic: a redelivered event produces the same ids, so downstream dedup holds."""
-    return str(uuid.uuid5(_EVENT_IDS, f"{parent_id}/{n}"))
-
-
 def new_entity(event: Event, workflow: CompiledWorkflow, now: datetime) -> Entity:
     return Entity(
-        retailer_id=event.retailer_id,
-        entity_type=event.entity_type,
-        entity_ref=event.entity_ref,
+        retailer_id=event.retailer_id, entity_type=event.entity_type, entity_ref=event.entity_ref,
         entity_subtype=event.entity_subtype or workflow.definition.entity_subtype,
-        root_entity_type=event.root_entity_type,
-        root_entity_ref=event.root_entity_ref,
-        status=INITIAL_STATUS,
-        workflow_name=workflow.name,
-        workflow_version=workflow.version,
-        created_on=now,
-        updated_on=now,
+        root_entity_type=event.root_entity_type, root_entity_ref=event.root_entity_ref, status=INITIAL_STATUS,
+        workflow_name=workflow.name, workflow_version=workflow.version, created_on=now, updated_on=now,
+        parent_entity_type=event.parent_entity_type, parent_entity_ref=event.parent_entity_ref,
     )
 
 
 class Execution:
     """Mutable working state of one event's execution; ``decide`` is its only public entry."""
 
-    def __init__(
-        self, workflow: CompiledWorkflow, entity: Entity, now: datetime, *, max_depth: int, timer: Timer
-    ) -> None:
-        self.workflow = workflow
-        self.entity = entity
-        self.now = now
-        self.max_depth = max_depth
-        self.timer = timer
+    def __init__(self, workflow: CompiledWorkflow, entity: Entity, now: datetime, *, max_depth: int,
+                 timer: Timer, children: Mapping[str, str]) -> None:
+        self.workflow, self.entity, self.now = workflow, entity, now
+        self.max_depth, self.timer = max_depth, timer
+        self.children = dict(children)
+        self.scope = Scope()
         self.audit: list[AuditRecord] = []
         self.outgoing: list[Event] = []
+        self.child_links: list[ChildLink] = []
+        self.webhooks: list[CallWebhook] = []
         self.sent = 0
         self.rulesets_run = 0
         self.changed = False
@@ -69,108 +71,108 @@ class Execution:
             current, depth = queue.popleft()
             if depth > self.max_depth:
                 raise LoopLimit(current.name)
-            matched = self.workflow.match(
-                current.name, current.type, self.entity.entity_type, self.entity.entity_subtype, self.entity.status
-            )
+            matched = self.select(current)
             if not matched:
-                self.record(current, Category.EVENT, Outcome.NO_MATCH, current.name, self._no_match_message())
+                if depth:
+                    self.record(current, Category.EVENT, Outcome.NO_MATCH, current.name, self._no_match())
                 continue
             outcome = Outcome.SUCCESS
             for ruleset in matched:
-                inline = self.run_ruleset(current, ruleset)
-                queue.extend((e, depth + 1) for e in inline)
-            self.record(current, Category.EVENT, Outcome.SUCCESS, current.name, f"{len(matched)} ruleset(s) ran")
+                queue.extend((e, depth + 1) for e in self.run_ruleset(current, ruleset))
+            if depth:
+                self.record(current, Category.EVENT, Outcome.SUCCESS, current.name,
+                            f"inline: {len(matched)} ruleset(s) ran", data={"inline": True})
         return outcome
+
+    def select(self, event: Event) -> list[CompiledRuleset]:
+        """Rulesets whose condition holds; the else ruleset only when none of them does."""
+        e = self.entity
+        candidates = self.workflow.match(event.name, event.type, e.entity_type, e.entity_subtype, e.status)
+        chosen = [rs for rs in candidates if not rs.is_else and self.holds(rs.condition, event)]
+        return chosen or [rs for rs in candidates if rs.is_else]
+
+    def holds(self, condition: Condition | None, event: Event) -> bool:
+        return condition is None or condition.evaluate(self.scope.view(event, self.entity))
 
     def run_ruleset(self, event: Event, ruleset: CompiledRuleset) -> list[Event]:
         self.rulesets_run += 1
         definition = ruleset.definition
-        self.record(
-            event, Category.RULESET, Outcome.SUCCESS, definition.name, f"matched in status {self.entity.status}",
-            data={"index": ruleset.index, "type": definition.type, "subtype": definition.subtype},
-        )
+        how = "else" if ruleset.is_else else f"condition {definition.condition!r}" if definition.condition else ""
+        self.record(event, Category.RULESET, Outcome.SUCCESS, definition.name,
+                    f"matched in status {self.entity.status}" + (f" ({how})" if how else ""),
+                    data={"index": ruleset.index, "type": definition.type, "subtype": definition.subtype})
         inline: list[Event] = []
         for compiled in ruleset.rules:
             inline.extend(self.run_rule(event, compiled))
         return inline
 
     def run_rule(self, event: Event, compiled: CompiledRule) -> list[Event]:
-        ctx = RuleContext(event=event, entity=self.entity, now=self.now)
+        if not self.holds(compiled.condition, event):
+            self.record(event, Category.RULE, Outcome.SKIPPED, compiled.spec.name,
+                        f"condition {compiled.spec.condition!r} is false", data={"id": compiled.id})
+            return []
+        ctx = RuleContext(event=event, entity=self.entity, now=self.now,
+                          scope=self.scope.view(event, self.entity), children=self.children)
         started = self.timer()
         actions = compiled.rule.run(ctx)
         elapsed_us = (self.timer() - started) // 1000
-        self.record(
-            event, Category.RULE, Outcome.SUCCESS, compiled.spec.name, "",
-            duration_us=elapsed_us,
-            data={"props": compiled.rule.props_json(), "actions": [_describe(a) for a in actions]},
-        )
-        inline: list[Event] = []
-        for action in actions:
-            produced = self.apply(event, action)
-            if produced is not None:
-                inline.append(produced)
-        return inline
+        result = next((a.value for a in actions if isinstance(a, Output)), None)
+        self.record(event, Category.RULE, Outcome.SUCCESS, compiled.spec.name, "", duration_us=elapsed_us,
+                    data={"id": compiled.id, "props": compiled.rule.props_json(),
+                          "actions": [describe(a) for a in actions if not isinstance(a, Output)],
+                          **({"result": result} if result is not None else {})})
+        self.scope.result = result
+        self.scope.results[compiled.id] = result
+        return [e for e in (self.apply(event, a) for a in actions) if e is not None]
 
     def apply(self, event: Event, action: Action) -> Event | None:
         if isinstance(action, SetStatus):
             self._set_status(event, action.status)
         elif isinstance(action, SetAttributes):
-            self.entity = self.entity.model_copy(update={"attributes": {**self.entity.attributes, **action.values}})
-            self.changed = True
+            self._update(attributes={**self.entity.attributes, **action.values})
+        elif isinstance(action, SetContext):
+            self._update(context={**self.entity.context, **action.values})
+        elif isinstance(action, Note):
+            self.record(event, Category.CUSTOM, Outcome.SUCCESS, "Log", action.message, data=action.data)
+        elif isinstance(action, CallWebhook):
+            self.webhooks.append(action)
         elif isinstance(action, SendEvent):
             return self._send(event, action)
         return None
 
+    def _update(self, **changes: Any) -> None:
+        self.entity = self.entity.model_copy(update=changes)
+        self.changed = True
+
     def _set_status(self, event: Event, status: str) -> None:
         before = self.entity.status
-        self.entity = self.entity.model_copy(update={"status": status})
-        self.changed = True
+        self._update(status=status)
         self.record(event, Category.STATE, Outcome.SUCCESS, status, f"{before} -> {status}",
                     data={"from": before, "to": status})
 
     def _send(self, event: Event, action: SendEvent) -> Event | None:
         self.sent += 1
-        out = self._build_event(event, action)
+        out = build_event(event, self.entity, action, derived_event_id(event.id, self.sent), self.workflow.name)
         inline = action.target is None
+        if action.creates_child:
+            child = f"{out.entity_type}:{out.entity_ref}"
+            self.children[child] = INITIAL_STATUS
+            self.child_links.append(ChildLink(self.entity.key, child, INITIAL_STATUS))
         self.record(event, Category.SENT, Outcome.SUCCESS, out.name,
                     "inline" if inline else f"to {out.entity_type}:{out.entity_ref}",
                     data={"eventId": out.id, "inline": inline, "entityType": out.entity_type,
-                          "entityRef": out.entity_ref})
+                          "entityRef": out.entity_ref, "attributes": out.attributes})
         if inline:
             return out
         self.outgoing.append(out)
         return None
 
-    def _build_event(self, event: Event, action: SendEvent) -> Event:
-        entity, target = self.entity, action.target
-        fields: dict[str, Any] = {
-            "id": derived_event_id(event.id, self.sent),
-            "name": action.name,
-            "type": action.event_type,
-            "retailer_id": entity.retailer_id,
-            "attributes": action.attributes,
-            "source": f"workflow:{self.workflow.name}",
-        }
-        if target is None:
-            fields |= {"entity_type": entity.entity_type, "entity_ref": entity.entity_ref,
-                       "entity_subtype": entity.entity_subtype, "root_entity_type": entity.root_entity_type,
-                       "root_entity_ref": entity.root_entity_ref}
-        else:
-            own_root = target.entity_type == entity.root_entity_type
-            fields |= {"entity_type": target.entity_type, "entity_ref": target.entity_ref,
-                       "entity_subtype": target.entity_subtype,
-                       "root_entity_type": target.entity_type if own_root else entity.root_entity_type,
-                       "root_entity_ref": target.entity_ref if own_root else entity.root_entity_ref}
-        return Event(**fields)
-
-    def _no_match_message(self) -> str:
+    def _no_match(self) -> str:
         e = self.entity
         return f"no ruleset for this event on {e.entity_type}/{e.entity_subtype} in status {e.status}"
 
-    def record(
-        self, event: Event, category: Category, status: Outcome, name: str, message: str, *,
-        duration_us: int | None = None, data: dict[str, Any] | None = None,
-    ) -> None:
+    def record(self, event: Event, category: Category, status: Outcome, name: str, message: str, *,
+               duration_us: int | None = None, data: dict[str, Any] | None = None) -> None:
         e = self.entity
         self.audit.append(AuditRecord(
             at=self.now, event_id=event.id, event_name=event.name, retailer_id=e.retailer_id,
@@ -186,38 +188,48 @@ def decide(
     workflow: CompiledWorkflow,
     now: datetime,
     *,
+    children: Mapping[str, str] | None = None,
     max_inline_depth: int = DEFAULT_MAX_INLINE_DEPTH,
     timer: Timer = time.perf_counter_ns,
 ) -> Decision:
-    """Pure: the same event, entity and workflow give the same decision (bar rule durations)."""
+    """Pure: the same event, entity, children and workflow give the same decision (bar rule durations)."""
     before = entity if entity is not None else new_entity(event, workflow, now)
-    run = Execution(workflow, before, now, max_depth=max_inline_depth, timer=timer)
+    run = Execution(workflow, before, now, max_depth=max_inline_depth, timer=timer, children=children or {})
     try:
         outcome = run.run(event)
     except LoopLimit as exc:
         return _abandoned(run, event, before, Outcome.LOOP_LIMIT,
                           f"inline event {exc} exceeded the inline depth limit of {max_inline_depth}: "
                           "the workflow sends events to itself in a loop; check its SendEvent rules")
+    except BusinessError as exc:
+        return _abandoned(run, event, before, Outcome.FAILED, f"failed on purpose: {exc}")
     except Exception as exc:  # a rule failed: the entity stays as it was, the audit says why
         return _abandoned(run, event, before, Outcome.FAILED, f"{type(exc).__name__}: {exc}")
     if outcome is Outcome.NO_MATCH and not run.changed:
+        run.record(event, Category.EVENT, Outcome.NO_MATCH, event.name, run._no_match(), data=_summary(before, None))
         return Decision(event, outcome, before, None, (), tuple(run.audit), 0)
-    after = run.entity.model_copy(
-        update={"version": before.version + 1, "last_event_id": event.id, "updated_on": now}
-    )
-    return Decision(event, outcome, before, after, tuple(run.outgoing), tuple(run.audit), run.rulesets_run)
+    after = run.entity.model_copy(update={"version": before.version + 1, "last_event_id": event.id, "updated_on": now})
+    run.record(event, Category.EVENT, outcome, event.name, f"{run.rulesets_run} ruleset(s) ran",
+               data=_summary(before, after) | {"eventsSent": run.sent})
+    return Decision(event, outcome, before, after, tuple(run.outgoing), tuple(run.audit), run.rulesets_run,
+                    tuple(_child_links(run, before, after)), tuple(run.webhooks))
+
+
+def _child_links(run: Execution, before: Entity, after: Entity) -> list[ChildLink]:
+    links = list(run.child_links)
+    parent = after.parent_key
+    if parent is not None and (after.status != before.status or before.is_new):
+        links.append(ChildLink(parent, f"{after.entity_type}:{after.entity_ref}", after.status))
+    return links
+
+
+def _summary(before: Entity, after: Entity | None) -> dict[str, Any]:
+    final = after or before
+    return {"statusBefore": before.status, "statusAfter": final.status,
+            "versionBefore": before.version, "versionAfter": final.version}
 
 
 def _abandoned(run: Execution, event: Event, before: Entity, outcome: Outcome, message: str) -> Decision:
     run.entity = before
-    run.record(event, Category.EXCEPTION, outcome, event.name, message)
+    run.record(event, Category.EXCEPTION, outcome, event.name, message, data=_summary(before, None))
     return Decision(event, outcome, before, None, (), tuple(run.audit), run.rulesets_run)
-
-
-def _describe(action: Action) -> dict[str, Any]:
-    if isinstance(action, SetStatus):
-        return {"setStatus": action.status}
-    if isinstance(action, SetAttributes):
-        return {"setAttributes": action.values}
-    target = action.target
-    return {"sendEvent": action.name, **({"to": f"{target.entity_type}:{target.entity_ref}"} if target else {})}

@@ -26,6 +26,7 @@ class Outcome(StrEnum):
     NO_MATCH = "NO_MATCH"
     FAILED = "FAILED"
     LOOP_LIMIT = "LOOP_LIMIT"
+    SKIPPED = "SKIPPED"  # a rule whose condition was false
 
 
 class AuditRecord(WireModel):

@@ -26,6 +26,9 @@ class Entity(WireModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     version: int = 0
     last_event_id: str = Field(default="", description="Id of the event that produced this version.")
+    context: dict[str, Any] = Field(default_factory=dict, description="Workflow-level context kept with the entity.")
+    parent_entity_type: str | None = None
+    parent_entity_ref: str | None = None
     workflow_name: str = ""
     workflow_version: str = ""
     created_on: datetime | None = None
@@ -38,6 +41,12 @@ class Entity(WireModel):
     @property
     def root_key(self) -> RootKey:
         return RootKey(self.retailer_id, self.root_entity_type, self.root_entity_ref)
+
+    @property
+    def parent_key(self) -> EntityKey | None:
+        if self.parent_entity_type is None or self.parent_entity_ref is None:
+            return None
+        return EntityKey(self.retailer_id, self.parent_entity_type, self.parent_entity_ref)
 
     @property
     def is_new(self) -> bool:

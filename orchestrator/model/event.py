@@ -30,6 +30,10 @@ class Event(WireModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     source: str | None = None
     scheduled_on: datetime | None = None
+    parent_entity_type: str | None = Field(
+        default=None, description="For an event that creates a child entity: its parent (an extension to Fluent)."
+    )
+    parent_entity_ref: str | None = None
 
     @model_validator(mode="after")
     def _root_defaults_to_self(self) -> Event:

@@ -15,6 +15,9 @@ class RuleSpec(WireModel):
 
     name: str = Field(min_length=1)
     props: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = Field(default=None, description="Names this rule for `after` and results; default: its name.")
+    condition: str | None = Field(default=None, description="The rule runs only when this condition holds.")
+    after: list[str] = Field(default_factory=list, description="Ids of rules this one must run after.")
 
     @property
     def rule_name(self) -> str:
@@ -42,6 +45,11 @@ class Ruleset(WireModel):
     rules: list[RuleSpec] = Field(default_factory=list)
     triggers: list[Trigger] = Field(default_factory=list)
     user_actions: list[Any] = Field(default_factory=list)
+    condition: str | None = Field(default=None, description="Matches only when this condition holds.")
+    is_else: bool = Field(
+        default=False, alias="else",
+        description="Matches when no other ruleset for the same event, type, subtype and status matched.",
+    )
 
     @property
     def trigger_statuses(self) -> tuple[str, ...]:

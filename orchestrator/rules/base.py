@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -23,18 +23,26 @@ class RuleProps(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """What a rule may look at. It is a snapshot: rules change nothing by themselves."""
+    """What a rule may look at. It is a snapshot: rules change nothing by themselves.
+
+    ``scope`` holds the JSON views conditions, templates and code see: ``event``, ``entity``, ``context``,
+    ``result`` (the previous rule's output) and ``results`` (outputs by rule id).
+    ``children`` maps each child's ``TYPE:REF`` to its status.
+    """
 
     event: Event
     entity: Entity
     now: datetime
+    scope: Mapping[str, Any] = field(default_factory=dict)
+    children: Mapping[str, str] = field(default_factory=dict)
 
-    def scope(self) -> dict[str, Any]:
-        """The names templates and conditions resolve against, in the camelCase of the wire."""
-        return {
-            "event": self.event.model_dump(by_alias=True),
-            "entity": self.entity.model_dump(by_alias=True),
-        }
+    @property
+    def context(self) -> Mapping[str, Any]:
+        return self.entity.context
+
+    @property
+    def result(self) -> Any:
+        return self.scope.get("result")
 
 
 P = TypeVar("P", bound=RuleProps)

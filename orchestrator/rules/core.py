@@ -80,7 +80,7 @@ class SendEvent(Rule[SendEventProps]):
     def _target(self, ctx: RuleContext) -> EventTarget | None:
         if self._ref is None or self.props.entity_type is None:
             return None
-        ref = self._ref.render(ctx.scope()) if not self._ref.is_literal else self._ref.source
+        ref = self._ref.render(ctx.scope)
         entity = ctx.entity
         if self.props.entity_type == entity.entity_type and ref == entity.entity_ref:
             return None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\}")
-_ROOTS = ("event", "entity")
+_ROOTS = ("event", "entity", "context", "result", "results", "item")
 
 
 class TemplateError(ValueError):
@@ -37,16 +38,41 @@ class Template:
     def is_literal(self) -> bool:
         return len(self._parts) == 1
 
-    def render(self, scope: dict[str, Any]) -> str:
+    def render(self, scope: Mapping[str, Any]) -> str:
         if self.is_literal:
             return self.source
         return "".join(part if isinstance(part, str) else _text(_lookup(scope, part)) for part in self._parts)
 
+    def render_value(self, scope: Mapping[str, Any]) -> Any:
+        """Like ``render``, but a template that is one placeholder alone keeps the value's type (a list stays
+        a list, a number a number)."""
+        parts = self._parts
+        if len(parts) == 3 and parts[0] == "" and parts[2] == "" and not isinstance(parts[1], str):
+            return _lookup(scope, parts[1])
+        return self.render(scope)
 
-def _lookup(scope: dict[str, Any], path: tuple[str, ...]) -> Any:
+
+def lookup(scope: Mapping[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` (e.g. ``entity.attributes.lines``), None when any part is missing."""
+    return _lookup(scope, tuple(dotted.split(".")))
+
+
+class TemplateMap:
+    """A dict of prop values whose strings may hold placeholders; non-strings pass through."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._items = [(k, Template(v) if isinstance(v, str) else v) for k, v in values.items()]
+
+    def render(self, scope: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v.render_value(scope) if isinstance(v, Template) else v for k, v in self._items}
+
+
+def _lookup(scope: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = scope
     for name in path:
-        if not isinstance(value, dict):
+        if not isinstance(value, Mapping):
             return None
         value = value.get(name)
     return value

@@ -141,7 +141,7 @@ def test_rule_records_carry_props_actions_and_duration() -> None:
     d = decide(event("CREATE"), None, workflow(BOOK), NOW)
     [rule_record] = [r for r in d.audit if r.category is Category.RULE]
     assert rule_record.name == "acme.core.SetState"
-    assert rule_record.data == {"props": {"status": "BOOKED"}, "actions": [{"setStatus": "BOOKED"}]}
+    assert rule_record.data == {"id": "SetState", "props": {"status": "BOOKED"}, "actions": [{"setStatus": "BOOKED"}]}
     assert rule_record.duration_us is not None and rule_record.duration_us >= 0
 
 

@@ -124,7 +124,7 @@ def test_workflows_in_subdirectories_are_found(tmp_path: Path) -> None:
          "did you mean 'status'?", "stauts"),
         ("duplicate_ruleset.yaml", 18, 11,
          "rulesets[2].name: duplicate ruleset 'CREATE' for ORDER in status CREATED: rulesets[0] already handles "
-         "it; merge them or change the triggers", "CREATE"),
+         "it; merge them, change the triggers or give one a condition", "CREATE"),
         ("missing_retailer.json", 1, 1,
          "not a workflow: required field 'retailerId' is missing; add it at the top level", "{"),
     ],
@@ -262,7 +262,8 @@ def test_a_missing_ruleset_field_points_at_the_ruleset(tmp_path: Path) -> None:
 
 def test_an_unknown_rule_without_a_close_name_lists_the_known_ones(tmp_path: Path) -> None:
     [error] = load_errors(write(tmp_path, "w.yaml", MINIMAL_YAML.replace("name: SetState", "name: acme.Refund")))
-    assert error.message.startswith("rulesets[0].rules[0].name: unknown rule 'Refund'; known rules: SendEvent, ")
+    expected = "rulesets[0].rules[0].name: unknown rule 'Refund'; known rules: CreateChild, Fail, "
+    assert error.message.startswith(expected)
     assert "'orchestrator.rules' entry point" in error.message
 
 
