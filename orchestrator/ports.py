@@ -16,6 +16,7 @@ class Topic(StrEnum):
 
     EVENTS = "events"
     AUDIT = "audit"
+    WEBHOOKS = "webhooks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class CommitRequest:
     entity: bytes | None
     audit: Sequence[bytes]
     outbox: Sequence[OutMessage] = field(default_factory=tuple)
+    child_links: Sequence[tuple[EntityKey, str, str]] = field(default_factory=tuple)  # (parent, TYPE:REF, status)
 
 
 class CommitStatus(StrEnum):
@@ -60,6 +62,10 @@ class EntityStore(Protocol):
     async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
         """Current state of each entity (None for never stored), in one round trip. ``roots[i]`` is the root
         of ``keys[i]``: keys live under their root's hash tag."""
+        ...
+
+    async def children(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[dict[str, str]]:
+        """For each entity, its children's statuses by ``TYPE:REF`` (kept by the commits), in one round trip."""
         ...
 
     async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
@@ -117,3 +123,8 @@ class Workflows(Protocol):
         ...
 
     def __len__(self) -> int: ...
+
+    def needs_children(self, retailer_id: str, entity_type: str, subtypes: set[str] | None = None) -> bool:
+        """Does any loaded workflow for this retailer and type (and one of ``subtypes``, if given) join on
+        children? Then the worker reads the entity's children index along with its state."""
+        ...

@@ -1,7 +1,7 @@
 -- One event's atomic step for one root entity (every key shares the root's hash tag).
--- KEYS: state, applied, outbox, audit
--- ARGV: event_id, builds_on, expected_version, dedup_ttl_s, audit_maxlen, has_entity (0|1), n_audit,
---       [entity], audit records (n_audit of them), outbox messages (the rest)
+-- KEYS: state, applied, outbox, audit, then one children-index hash per child link
+-- ARGV: event_id, builds_on, expected_version, dedup_ttl_s, audit_maxlen, has_entity (0|1), n_audit, n_links,
+--       [entity], child links (field, status for each), audit records (n_audit of them), outbox messages (the rest)
 -- builds_on: the event (earlier in the same pipeline) whose write this request was decided on, or ''.
 -- Returns {code, outbox length}: code 0 = applied, 1 = duplicate, 2 = conflict.
 local state_key, applied_key, outbox_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -21,10 +21,16 @@ end
 
 local has_entity = ARGV[6] == '1'
 local n_audit = tonumber(ARGV[7])
-local first = 8
+local n_links = tonumber(ARGV[8])
+local first = 9
 if has_entity then
-  redis.call('SET', state_key, string.format('%d', expected + 1) .. '|' .. ARGV[8])
-  first = 9
+  redis.call('SET', state_key, string.format('%d', expected + 1) .. '|' .. ARGV[9])
+  first = 10
+end
+
+for i = 1, n_links do
+  redis.call('HSET', KEYS[4 + i], ARGV[first], ARGV[first + 1])
+  first = first + 2
 end
 
 for i = first, first + n_audit - 1 do

@@ -44,6 +44,7 @@ class MemoryStore:
         self._audit: dict[Slot, deque[bytes]] = {}
         self._applied: dict[RootKey, set[str]] = {}
         self._outbox: dict[RootKey, list[OutMessage]] = {}
+        self._children: dict[Slot, dict[str, str]] = {}
 
     async def close(self) -> None:
         return None
@@ -58,6 +59,9 @@ class MemoryStore:
         version, raw = stored
         entity = Entity.model_validate_json(raw)
         return entity if entity.version == version else entity.model_copy(update={"version": version})
+
+    async def children(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[dict[str, str]]:
+        return [dict(self._children.get(_slot(root, key), {})) for key, root in zip(keys, roots, strict=True)]
 
     async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
         return [event_id in self._applied.get(root, ()) for root, event_id in events]
@@ -74,6 +78,8 @@ class MemoryStore:
             return CommitResult(CommitStatus.CONFLICT, self._pending(r.root))
         if r.entity is not None:
             self._states[slot] = (r.expected_version + 1, bytes(r.entity))
+        for parent, child, status in r.child_links:
+            self._children.setdefault(_slot(r.root, parent), {})[child] = status
         if r.audit:
             self._audit.setdefault(slot, deque(maxlen=self.audit_maxlen)).extend(r.audit)
         if r.outbox:

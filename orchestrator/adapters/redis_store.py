@@ -73,6 +73,9 @@ class KeyLayout:
     def audit(self, root: RootKey, key: EntityKey) -> str:
         return f"{self.root(root)}:audit:{key.entity_type}:{key.entity_ref}"
 
+    def children(self, root: RootKey, key: EntityKey) -> str:
+        return f"{self.root(root)}:children:{key.entity_type}:{key.entity_ref}"
+
     def outbox(self, root: RootKey) -> str:
         return f"{self.root(root)}:outbox"
 
@@ -120,6 +123,15 @@ class RedisStore:
         raw = cast(list[bytes | None], await self.redis.mget(names))
         return [None if value is None else decode_state(value) for value in raw]
 
+    async def children(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[dict[str, str]]:
+        if not keys:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key, root in zip(keys, roots, strict=True):
+                pipe.hgetall(self.keys.children(root, key))
+            replies = await pipe.execute()
+        return [{k.decode(): v.decode() for k, v in reply.items()} for reply in replies]
+
     async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
         by_root: dict[RootKey, list[int]] = {}
         for i, (root, _) in enumerate(events):
@@ -151,20 +163,24 @@ class RedisStore:
     async def _evalsha(self, steps: Sequence[tuple[CommitRequest, str]]) -> list[Any]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for request, base in steps:
-                pipe.evalsha(COMMIT_SHA, 4, *self._commit_keys(request), *self._commit_args(request, base))
+                keys = self._commit_keys(request)
+                pipe.evalsha(COMMIT_SHA, len(keys), *keys, *self._commit_args(request, base))
             return list(await pipe.execute(raise_on_error=False))
 
-    def _commit_keys(self, r: CommitRequest) -> tuple[str, str, str, str]:
+    def _commit_keys(self, r: CommitRequest) -> list[str]:
         k = self.keys
-        return k.state(r.root, r.entity_key), k.applied(r.root), k.outbox(r.root), k.audit(r.root, r.entity_key)
+        links = [k.children(r.root, parent) for parent, _, _ in r.child_links]
+        return [k.state(r.root, r.entity_key), k.applied(r.root), k.outbox(r.root), k.audit(r.root, r.entity_key),
+                *links]
 
     def _commit_args(self, r: CommitRequest, base: str) -> list[bytes | str | int]:
         head: list[bytes | str | int] = [
             r.event_id, base, r.expected_version, self.dedup_ttl_s, self.audit_maxlen,
-            0 if r.entity is None else 1, len(r.audit),
+            0 if r.entity is None else 1, len(r.audit), len(r.child_links),
         ]
         entity = [] if r.entity is None else [r.entity]
-        return [*head, *entity, *r.audit, *map(encode_message, r.outbox)]
+        links = [part for _, child, status in r.child_links for part in (child, status)]
+        return [*head, *entity, *links, *r.audit, *map(encode_message, r.outbox)]
 
     @staticmethod
     def _result(reply: Any) -> CommitResult:

@@ -60,6 +60,7 @@ def commit_request(decision: Decision) -> CommitRequest:
     outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json()) for out in decision.outgoing]
     root_key = before.root_key.tag.encode()
     outbox.extend(OutMessage(Topic.AUDIT, root_key, record) for record in audit)
+    outbox.extend(OutMessage(Topic.WEBHOOKS, root_key, webhook_job(decision, i)) for i in range(len(decision.webhooks)))
     return CommitRequest(
         event_id=event.id,
         root=before.root_key,
@@ -68,4 +69,17 @@ def commit_request(decision: Decision) -> CommitRequest:
         entity=decision.after.to_json() if decision.after is not None else None,
         audit=audit,
         outbox=outbox,
+        child_links=[(link.parent, link.child, link.status) for link in decision.child_links],
     )
+
+
+def webhook_job(decision: Decision, index: int) -> bytes:
+    """A webhook call as the webhook worker receives it: what to POST and which entity to audit it on."""
+    call, entity = decision.webhooks[index], decision.after or decision.before
+    return orjson.dumps({
+        "id": f"{decision.event.id}/webhook/{index}", "url": call.url, "body": call.body,
+        "secretEnv": call.secret_env, "headers": call.headers, "eventId": decision.event.id,
+        "eventName": decision.event.name, "entity": {
+            "retailerId": entity.retailer_id, "entityType": entity.entity_type, "entityRef": entity.entity_ref,
+            "rootEntityType": entity.root_entity_type, "rootEntityRef": entity.root_entity_ref},
+    })

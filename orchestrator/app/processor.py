@@ -13,7 +13,7 @@ from orchestrator.app.codec import BadInput, Incoming, commit_request, parse_eve
 from orchestrator.app.relay import Relay
 from orchestrator.engine import CompiledWorkflow, Decision, decide
 from orchestrator.model import Entity, EntityKey, Event, Outcome, RootKey
-from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, Publisher, Record, Workflows
+from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, Publisher, Record, Topic, Workflows
 
 log = structlog.get_logger("orchestrator.processor")
 MAX_CONFLICT_ROUNDS = 5
@@ -52,7 +52,7 @@ class BatchProcessor:
         store: EntityStore,
         workflows: Workflows,
         publisher: Publisher,
-        topics: tuple[str, str, str],
+        topics: tuple[str, str, str, str],
         *,
         max_inline_depth: int = 20,
         clock: Callable[[], datetime] = utc_now,
@@ -60,8 +60,8 @@ class BatchProcessor:
         self.store = store
         self.workflows = workflows
         self.publisher = publisher
-        self.dlq_topic = topics[2]
-        self.relay = Relay(store, publisher, events_topic=topics[0], audit_topic=topics[1])
+        events, audit, self.dlq_topic, webhooks = topics
+        self.relay = Relay(store, publisher, {Topic.EVENTS: events, Topic.AUDIT: audit, Topic.WEBHOOKS: webhooks})
         self.max_inline_depth = max_inline_depth
         self.clock = clock
 
@@ -110,9 +110,10 @@ class BatchProcessor:
 
     async def _plan(self, pending: list[tuple[Incoming, Event]], dead: list[Record]) -> list[_Planned]:
         keys = list(dict.fromkeys((e.entity_key, e.root_key) for _, e in pending))
-        states, seen = await asyncio.gather(
+        states, seen, children = await asyncio.gather(
             self.store.load([k for k, _ in keys], [r for _, r in keys]),
             self.store.seen([(e.root_key, e.id) for _, e in pending]),
+            self._children(pending),
         )
         working: dict[EntityKey, Entity | None] = {k: s for (k, _), s in zip(keys, states, strict=True)}
         applied: set[str] = set()
@@ -123,23 +124,39 @@ class BatchProcessor:
                 self.relay.check_root(event.root_key)
                 planned.append(_Planned(message, event))
                 continue
-            decision = self._decide(message, event, working.get(event.entity_key), now, dead)
+            decision = self._decide(message, event, working.get(event.entity_key), now, dead, children)
             if decision is None:
                 continue
             applied.add(event.id)
             if decision.after is not None:
                 working[event.entity_key] = decision.after
+            for link in decision.child_links:
+                children.setdefault(link.parent, {})[link.child] = link.status
             planned.append(_Planned(message, event, commit_request(decision), decision))
         return planned
 
+    async def _children(self, pending: list[tuple[Incoming, Event]]) -> dict[EntityKey, dict[str, str]]:
+        """Children's statuses of the entities whose workflow joins on them (IfAllChildren), else nothing."""
+        wanted = list(dict.fromkeys(
+            (e.entity_key, e.root_key) for _, e in pending if self._may_join(e)
+        ))
+        found = await self.store.children([k for k, _ in wanted], [r for _, r in wanted])
+        return {k: c for (k, _), c in zip(wanted, found, strict=True)}
+
+    def _may_join(self, event: Event) -> bool:
+        subtypes = {event.entity_subtype} if event.entity_subtype else None
+        return self.workflows.needs_children(event.retailer_id, event.entity_type, subtypes)
+
     def _decide(
-        self, message: Incoming, event: Event, entity: Entity | None, now: datetime, dead: list[Record]
+        self, message: Incoming, event: Event, entity: Entity | None, now: datetime, dead: list[Record],
+        children: dict[EntityKey, dict[str, str]],
     ) -> Decision | None:
         workflow = self._workflow_for(event, entity)
         if workflow is None:
             dead.append(self._dead_letter(message, "NO_WORKFLOW", self._no_workflow(event, entity)))
             return None
-        return decide(event, entity, workflow, now, max_inline_depth=self.max_inline_depth)
+        return decide(event, entity, workflow, now, children=children.get(event.entity_key, {}),
+                      max_inline_depth=self.max_inline_depth)
 
     def _no_workflow(self, event: Event, entity: Entity | None) -> str:
         loaded = self.workflows.summary() or "none"

@@ -28,10 +28,10 @@ log = structlog.get_logger("orchestrator.relay")
 
 
 class Relay:
-    def __init__(self, store: EntityStore, publisher: Publisher, events_topic: str, audit_topic: str) -> None:
+    def __init__(self, store: EntityStore, publisher: Publisher, topic_names: dict[Topic, str]) -> None:
         self.store = store
         self.publisher = publisher
-        self.topic_names = {Topic.EVENTS: events_topic, Topic.AUDIT: audit_topic}
+        self.topic_names = topic_names
         self._ours: dict[RootKey, list[OutMessage]] = {}
         self._pending: dict[RootKey, int] = {}
         self._unknown: set[RootKey] = set()

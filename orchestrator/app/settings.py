@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,…]")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis holding state and audit")
     rulesets: Path = Field(default=Path("./rulesets"), description="Directory of workflow files")
-    topic_prefix: str = Field(default="orchestrator", description="Topics are {prefix}.events|audit|dlq")
+    topic_prefix: str = Field(default="orchestrator", description="Topics are {prefix}.events|audit|dlq|webhooks")
     http_port: int = Field(default=6066, description="Worker HTTP port (GET /health)")
     http_host: str = Field(default="0.0.0.0", description="Worker HTTP bind address")
     partitions: int = Field(default=8, ge=1, description="Partitions of the events topic when it is created")
@@ -45,5 +45,9 @@ class Settings(BaseSettings):
         return f"{self.topic_prefix}.dlq"
 
     @property
-    def topics(self) -> tuple[str, str, str]:
-        return (self.events_topic, self.audit_topic, self.dlq_topic)
+    def webhooks_topic(self) -> str:
+        return f"{self.topic_prefix}.webhooks"
+
+    @property
+    def topics(self) -> tuple[str, str, str, str]:
+        return (self.events_topic, self.audit_topic, self.dlq_topic, self.webhooks_topic)

@@ -66,6 +66,18 @@ class EntityStoreContract:
         assert await store.load([ORDER, FULFILMENT], [ROOT, ROOT]) == [None, None]
         assert await store.load([], []) == []
 
+    async def test_child_links_are_written_with_the_step_and_read_per_parent(self, store: EntityStore) -> None:
+        created = CommitRequest("e1", ROOT, ORDER, 0, entity_json(ORDER, ROOT, 1, "BOOKED", "e1"),
+                                [audit_json("e1")], (), child_links=[(ORDER, "FULFILMENT:F-1", "CREATED"),
+                                                                     (ORDER, "FULFILMENT:F-2", "CREATED")])
+        moved = CommitRequest("e2", ROOT, FULFILMENT, 0, entity_json(FULFILMENT, ROOT, 1, "PICKED", "e2"),
+                              [audit_json("e2", FULFILMENT)], (), child_links=[(ORDER, "FULFILMENT:F-1", "PICKED")])
+        refused = CommitRequest("e1", ROOT, FULFILMENT, 1, None, [], (),
+                                child_links=[(ORDER, "FULFILMENT:F-2", "LOST")])
+        assert [r.status for r in await store.commit([created, moved, refused])] == [APPLIED, APPLIED, DUPLICATE]
+        assert await store.children([ORDER, FULFILMENT], [ROOT, ROOT]) == [
+            {"FULFILMENT:F-1": "PICKED", "FULFILMENT:F-2": "CREATED"}, {}]
+
     async def test_applied_commit_is_loaded_with_its_version(self, store: EntityStore) -> None:
         [result] = await store.commit([request("e1", 0, "BOOKED")])
         assert result.status is APPLIED

@@ -17,7 +17,7 @@ from orchestrator.model import AuditRecord, EntityKey, Outcome, RootKey, Workflo
 from orchestrator.ports import CommitRequest, CommitResult, Record
 from orchestrator.rules import core_registry
 
-TOPICS = ("t.events", "t.audit", "t.dlq")
+TOPICS = ("t.events", "t.audit", "t.dlq", "t.webhooks")
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 ORDER = EntityKey("1", "ORDER", "O-1")
 ORDER_ROOT = RootKey("1", "ORDER", "O-1")
@@ -35,6 +35,12 @@ class OneWorkflow:
 
     def summary(self) -> str:
         return "1/ORDER/HD v1.0"
+
+    def __len__(self) -> int:
+        return 1
+
+    def needs_children(self, retailer_id: str, entity_type: str, subtypes: set[str] | None = None) -> bool:
+        return self.workflow.needs_children
 
 
 class RecordingPublisher:
