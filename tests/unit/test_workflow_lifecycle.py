@@ -26,6 +26,7 @@ class World:
     def __init__(self, workflows: WorkflowRegistry) -> None:
         self.workflows = workflows
         self.entities: dict[EntityKey, Entity] = {}
+        self.children: dict[EntityKey, dict[str, str]] = {}
         self.count = 0
 
     def deliver(self, event: Event) -> list[Decision]:
@@ -36,6 +37,8 @@ class World:
             decisions.append(decision)
             if decision.after is not None:
                 self.entities[decision.after.key] = decision.after
+            for link in decision.child_links:  # the index the store keeps in the same atomic step
+                self.children.setdefault(link.parent, {})[link.child] = link.status
             pending.extend(decision.outgoing)
         return decisions
 
@@ -48,18 +51,18 @@ class World:
             assert event.entity_subtype is not None
             workflow = self.workflows.lookup(event.retailer_id, event.entity_type, event.entity_subtype)
         assert workflow is not None, f"no workflow for {event.entity_key}"
-        return decide(event, entity, workflow, NOW)
+        return decide(event, entity, workflow, NOW, children=self.children.get(event.entity_key, {}))
 
     def to_order(self, name: str, **attributes: Any) -> list[Decision]:
         self.count += 1
         return self.deliver(Event(id=f"client-{self.count}", name=name, retailer_id="1", entity_type="ORDER",
                                   entity_subtype="HD", entity_ref="O-1", attributes=attributes))
 
-    def to_fulfilment(self, name: str) -> list[Decision]:
+    def to_fulfilment(self, name: str, ref: str = "O-1-F1") -> list[Decision]:
         """What the warehouse sends: the fulfilment, under its root, the order."""
         self.count += 1
         return self.deliver(Event(id=f"wms-{self.count}", name=name, retailer_id="1", entity_type="FULFILMENT",
-                                  entity_ref="O-1-F1", root_entity_type="ORDER", root_entity_ref="O-1"))
+                                  entity_ref=ref, root_entity_type="ORDER", root_entity_ref="O-1"))
 
     def status(self, key: EntityKey) -> str:
         return self.entities[key].status
@@ -82,7 +85,8 @@ def test_create_books_the_order_and_creates_its_fulfilment(world: World) -> None
         "CreateFulfilment", "FULFILMENT", "O-1-F1", "HD")
     assert (sent.root_entity_type, sent.root_entity_ref) == ("ORDER", "O-1")
     assert sent.partition_key == order.event.partition_key == b"1:ORDER:O-1"
-    assert sent.attributes == {"customer": "C-9", "lines": [{"sku": "SKU-1", "qty": 2}]}
+    assert sent.attributes == {"lines": [{"sku": "SKU-1", "qty": 2}]}
+    assert (sent.parent_entity_type, sent.parent_entity_ref) == ("ORDER", "O-1")
     assert world.status(ORDER) == "BOOKED"
     assert world.status(FULFILMENT) == "AWAITING_PICK"
     assert world.entities[ORDER].attributes["customer"] == "C-9"
@@ -124,13 +128,14 @@ def test_delivery_completes_the_order_inline(world: World) -> None:
     assert world.status(FULFILMENT) == "DELIVERED"
     assert world.status(ORDER) == "COMPLETE"
     assert order.event.name == "FulfilmentDelivered"
-    assert order.rulesets_run == 2 and order.outgoing == ()
-    assert [r.name for r in order.audit if r.category is Category.RULESET] == ["FulfilmentDelivered",
-                                                                                "CompleteOrder"]
+    assert order.rulesets_run == 3 and order.outgoing == ()
+    assert [r.name for r in order.audit if r.category is Category.RULESET] == [
+        "FulfilmentDelivered", "AllFulfilmentsDone", "CompleteOrder"]
     assert [r.message for r in order.audit if r.category is Category.STATE] == ["SHIPPED -> DELIVERED",
                                                                                "DELIVERED -> COMPLETE"]
-    [inline] = [r for r in order.audit if r.category is Category.SENT]
-    assert inline.name == "CompleteOrder" and inline.data["inline"] is True
+    inline = [r for r in order.audit if r.category is Category.SENT]
+    assert [r.name for r in inline] == ["AllFulfilmentsDone", "CompleteOrder"]
+    assert all(r.data["inline"] is True for r in inline)
     assert order.after is not None and order.after.version == order.before.version + 1
 
 
@@ -155,8 +160,7 @@ def test_cancelling_before_packing_cancels_the_fulfilment_too(world: World) -> N
     world.to_fulfilment("Picking")
     order, fulfilment = world.to_order("CancelOrder")
     [sent] = order.outgoing
-    assert (sent.name, sent.entity_type, sent.entity_ref, sent.entity_subtype) == (
-        "CancelFulfilment", "FULFILMENT", "O-1-F1", "HD")
+    assert (sent.name, sent.entity_type, sent.entity_ref) == ("CancelFulfilment", "FULFILMENT", "O-1-F1")
     assert (sent.root_entity_type, sent.root_entity_ref) == ("ORDER", "O-1")
     assert fulfilment.event == sent
     assert (world.status(ORDER), world.status(FULFILMENT)) == ("CANCELLED", "CANCELLED")
@@ -169,3 +173,42 @@ def test_cancelling_after_shipping_does_nothing(world: World) -> None:
     [order] = world.to_order("CancelOrder")
     assert order.outcome is Outcome.NO_MATCH and order.after is None
     assert (world.status(ORDER), world.status(FULFILMENT)) == ("SHIPPED", "SHIPPED")
+
+
+def test_a_large_order_takes_the_fraud_branch_first(world: World) -> None:
+    [order] = world.to_order("CREATE", total=2500)
+    assert world.status(ORDER) == "FRAUD_CHECK" and order.outgoing == ()
+    [note] = [r for r in order.audit if r.category is Category.CUSTOM]
+    assert note.message == "order O-1 of 2500 held for a fraud check"
+    order, fulfilment = world.to_order("FraudCheckPassed")
+    assert (world.status(ORDER), world.status(FULFILMENT)) == ("BOOKED", "AWAITING_PICK")
+
+
+def test_a_failed_fraud_check_cancels_without_fulfilments(world: World) -> None:
+    world.to_order("CREATE", total=2500)
+    world.to_order("FraudCheckFailed")
+    assert world.status(ORDER) == "CANCELLED" and FULFILMENT not in world.entities
+
+
+def test_one_fulfilment_per_line_group_and_the_order_completes_on_the_join(world: World) -> None:
+    groups = [{"group": "A", "lines": [{"sku": "S-1"}]}, {"group": "B", "lines": [{"sku": "S-2"}]}]
+    decisions = world.to_order("CREATE", total=80, lineGroups=groups)
+    assert [d.event.entity_ref for d in decisions] == ["O-1", "O-1-A", "O-1-B"]
+    assert world.entities[EntityKey("1", "FULFILMENT", "O-1-A")].attributes["lines"] == [{"sku": "S-1"}]
+    for ref in ("O-1-A", "O-1-B"):
+        for step in ("Picking", "Packed", "CourierBooked", "Shipped"):
+            world.to_fulfilment(step, ref)
+    world.to_fulfilment("Delivered", "O-1-A")
+    assert world.status(ORDER) == "SHIPPED", "one fulfilment is still on its way: no join yet"
+    world.to_fulfilment("Delivered", "O-1-B")
+    assert world.status(ORDER) == "COMPLETE"
+
+
+def test_click_and_collect_by_attribute(world: World) -> None:
+    world.to_order("CREATE", total=40, deliveryType="CC")
+    assert world.entities[FULFILMENT].workflow_name == "FULFILMENT::CC"
+    for step in ("Picking", "ReadyForCollection"):
+        world.to_fulfilment(step)
+    assert world.status(ORDER) == "AWAITING_COLLECTION"
+    world.to_fulfilment("Collected")
+    assert (world.status(ORDER), world.status(FULFILMENT)) == ("COMPLETE", "COLLECTED")

@@ -12,6 +12,7 @@ from orchestrator.engine import decide
 from orchestrator.model import Event, Outcome
 from orchestrator.rules import core_registry
 from orchestrator.workflow import FileError, WorkflowLoadError, load_workflow_file, load_workflows
+from orchestrator.workflow.loader import workflow_files
 
 ROOT = Path(__file__).resolve().parents[2]
 RULESETS = ROOT / "rulesets"
@@ -60,11 +61,12 @@ def test_the_example_workflows_load() -> None:
     assert order is not None and fulfilment is not None
     assert order.name == "ORDER::HD" and order.version == "1.0"
     assert [rs.definition.name for rs in order.rulesets] == [
-        "CREATE", "FulfilmentPicking", "FulfilmentPacked", "FulfilmentAwaitingCourier", "FulfilmentShipped",
-        "FulfilmentDelivered", "CompleteOrder", "CancelOrder",
+        "CREATE", "CREATE", "FraudCheckPassed", "FraudCheckFailed", "BookOrder", "BookOrder",
+        "FulfilmentPicking", "FulfilmentPacked", "FulfilmentAwaitingCourier", "FulfilmentShipped",
+        "FulfilmentReadyForCollection", "FulfilmentDelivered", "AllFulfilmentsDone", "CompleteOrder", "CancelOrder",
     ]
     assert {s.category for s in order.definition.statuses} == {"BOOKING", "FULFILMENT", "DELIVERY", "DONE"}
-    assert len(registry) == 2
+    assert len(registry) == len(workflow_files(RULESETS))
     assert registry.source(order) == str(RULESETS / "order_hd.yaml")
 
 
