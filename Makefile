@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration schemas bench clean install
+.PHONY: run test lint typecheck unit integration schemas docs bench clean install
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ unit: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/orchestrator schemas --write
+
+## make docs: regenerate the rule reference page from the rules' code
+docs: $(STAMP)
+	$(BIN)/orchestrator rules --write docs/rules.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.cli import dlq_cmd, event_cmds, inspect_cmds, stack_cmds
+from orchestrator.cli import dlq_cmd, event_cmds, inspect_cmds, rules_cmd, stack_cmds
 
 app = typer.Typer(
     name="orchestrator",
@@ -35,6 +35,7 @@ app.command()(event_cmds.tail)
 app.command()(dlq_cmd.dlq)
 app.command()(stack_cmds.validate)
 app.command()(stack_cmds.schemas)
+app.command()(rules_cmd.rules)
 
 
 def main() -> None:

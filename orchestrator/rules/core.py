@@ -43,7 +43,7 @@ class SendEventProps(RuleProps):
     forward_attributes: bool = Field(
         default=False, description="Copy the current event's attributes onto the new event first."
     )
-    event_type: str = "NORMAL"
+    event_type: str = Field(default="NORMAL", description="Type of the event sent.")
 
     @field_validator("entity_ref")
     @classmethod

@@ -94,10 +94,10 @@ class CreateChild(Rule[CreateChildProps]):
 class ForEachProps(RuleProps):
     items: str = Field(min_length=1, description="Path of the list: entity.attributes.lines, event.attributes.x, "
                                                  "or children (each {entityType, entityRef, status}).")
-    event_name: str = Field(min_length=1)
+    event_name: str = Field(min_length=1, description="The event sent for each element.")
     entity_type: str | None = Field(default=None, description="Target type; omit to send inline to this entity.")
     entity_ref: str | None = Field(default=None, description="Target ref, e.g. {item.entityRef}.")
-    entity_subtype: str | None = None
+    entity_subtype: str | None = Field(default=None, description="Target subtype (needed when the target is new).")
     attributes: dict[str, Any] = Field(default_factory=dict, description="Event attributes (placeholders, {item…}).")
     item_as: str | None = Field(default="item", description="Attribute holding the element itself (null: none).")
 
@@ -142,9 +142,9 @@ def _items(ctx: RuleContext, path: str | None) -> list[Any]:
 
 
 class SendEventToParentProps(RuleProps):
-    event_name: str = Field(min_length=1)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    forward_attributes: bool = False
+    event_name: str = Field(min_length=1, description="The event sent to the parent.")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Its attributes (placeholders).")
+    forward_attributes: bool = Field(default=False, description="Copy the current event's attributes first.")
 
     _check_attributes = field_validator("attributes")(_templates)
 
@@ -216,7 +216,7 @@ class WebhookProps(RuleProps):
     payload: str = Field(default="both", pattern="^(entity|event|both)$", description="entity, event or both.")
     secret_env: str = Field(default="ORCH_WEBHOOK_SECRET",
                             description="Environment variable holding the HMAC-SHA256 signing secret.")
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers.")
 
     _check_url = field_validator("url")(_template)
 
