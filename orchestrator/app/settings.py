@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="orchestrator", description="Topics are {prefix}.events|audit|dlq|webhooks")
     http_port: int = Field(default=6066, description="Worker HTTP port (GET /health)")
     http_host: str = Field(default="0.0.0.0", description="Worker HTTP bind address")
+    api_url: str = Field(
+        default="", description="A worker's HTTP API, for `send --sync`; default http://127.0.0.1:{http_port}")
     partitions: int = Field(default=8, ge=1, description="Partitions of the events topic when it is created")
     consumer_group: str = Field(default="orchestrator", description="Kafka consumer group of the workers")
     session_timeout_s: float = Field(
@@ -31,6 +33,10 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     framework_log_level: str = Field(default="WARNING", description="Log level of Faust and aiokafka")
     data_dir: Path = Field(default=Path(".orchestrator"), description="Logs of the servers `orchestrator dev` starts")
+
+    @property
+    def api_base_url(self) -> str:
+        return (self.api_url or f"http://127.0.0.1:{self.http_port}").rstrip("/")
 
     @property
     def events_topic(self) -> str:

@@ -14,6 +14,7 @@ import structlog
 
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.redis_store import RedisStore
+from orchestrator.app.api import install_api
 from orchestrator.app.codec import Incoming
 from orchestrator.app.processor import BatchProcessor
 from orchestrator.app.settings import Settings
@@ -120,6 +121,7 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
         body = {"status": "ok" if runtime.consuming else "starting", "workflows": len(workflows)}
         return web.json(body, status=200 if runtime.consuming else 503)
 
+    install_api(app, settings, runtime, workflows)  # /workflows, /events (?sync=true), /entities: see openapi.yaml
     app.orchestrator_runtime = runtime  # type: ignore[attr-defined]
     return app
 

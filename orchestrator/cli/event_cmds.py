@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.app.settings import Settings
 from orchestrator.cli.render import audit_line, emit_json
+from orchestrator.cli.trigger import TriggerError, post_sync, report_text
 from orchestrator.model import AuditRecord, Event
+from orchestrator.model.report import ExecutionReport
 from orchestrator.ports import Record
 
 
@@ -88,13 +90,21 @@ def send(
     event_id: str | None = typer.Option(None, "--id", help="Event id (default: a new UUID)."),
     event_type: str = typer.Option("NORMAL", "--type", help="Event type."),
     file: Path | None = typer.Option(None, "--file", "-f", help="JSON file with one event or a list of events."),
-    as_json: bool = typer.Option(False, "--json", help="Print the sent events as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the sent events (with --sync: the reports) as JSON."),
+    sync: bool = typer.Option(False, "--sync", help="Send through a worker's API, wait for the execution and print "
+                                                    "its report: rulesets, rules, states, events sent."),
+    api: str | None = typer.Option(None, "--api", help="Worker API for --sync (default ORCH_API_URL, else "
+                                                       "http://127.0.0.1:ORCH_HTTP_PORT)."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, max=60, help="Seconds --sync waits per event."),
 ) -> None:
-    """Publish an event to {prefix}.events, keyed by its root entity."""
+    """Publish an event to {prefix}.events, keyed by its root entity; with --sync, wait for its report."""
     settings = Settings()
     items = _from_file(file) if file else [
         _from_flags(name, retailer, entity_type, ref, subtype, root, attr, event_id, event_type)]
     events = _validated(items)
+    if sync:
+        _send_sync(api or settings.api_base_url, events, timeout, as_json)
+        return
     asyncio.run(_publish(settings, events))
     if as_json:
         emit_json([e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in events])
@@ -102,6 +112,21 @@ def send(
     for e in events:
         typer.echo(f"sent {e.name} to {e.entity_type} {e.entity_ref} (retailer {e.retailer_id}) "
                    f"id={e.id} on {settings.events_topic}")
+
+
+def _send_sync(api_url: str, events: list[Event], timeout: float, as_json: bool) -> None:
+    """One event at a time, in order: each report is printed once that event has been processed."""
+    reports = []
+    for event in events:
+        try:
+            reports.append(post_sync(api_url, event, timeout))
+        except TriggerError as exc:
+            typer.echo(f"event {event.id} ({event.name}): {exc}", err=True)
+            raise typer.Exit(1) from None
+        if not as_json:
+            typer.echo(report_text(ExecutionReport.model_validate(reports[-1])))
+    if as_json:
+        emit_json(reports)
 
 
 def _matches(record: AuditRecord, retailer: str | None, entity: str | None, status: str | None,

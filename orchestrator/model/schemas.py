@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from orchestrator.model.audit import AuditRecord
 from orchestrator.model.entity import Entity
 from orchestrator.model.event import Event
+from orchestrator.model.report import ExecutionReport
 from orchestrator.model.workflow import WorkflowDefinition
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
@@ -16,6 +17,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "entity": Entity,
     "workflow": WorkflowDefinition,
     "audit-record": AuditRecord,
+    "execution-report": ExecutionReport,
 }
 
 
