@@ -80,6 +80,11 @@ class EntityStore(Protocol):
         """The entity's audit trail, oldest first (bounded by the store's retention)."""
         ...
 
+    async def append_audit(self, key: EntityKey, root: RootKey, records: Sequence[bytes]) -> None:
+        """Add records to the entity's audit trail outside any commit (e.g. a webhook's outcome, after the
+        event's step); trimmed like the commit's records. One round trip."""
+        ...
+
     async def outbox(self, root: RootKey) -> list[OutMessage]:
         """Messages committed for ``root`` and not yet acknowledged as published, oldest first."""
         ...

@@ -94,6 +94,10 @@ class MemoryStore:
         trail = list(self._audit.get(_slot(root, key), ()))[:limit]
         return [AuditRecord.model_validate_json(raw) for raw in trail]
 
+    async def append_audit(self, key: EntityKey, root: RootKey, records: Sequence[bytes]) -> None:
+        if records:
+            self._audit.setdefault(_slot(root, key), deque(maxlen=self.audit_maxlen)).extend(records)
+
     async def outbox(self, root: RootKey) -> list[OutMessage]:
         return list(self._outbox.get(root, ()))
 

@@ -194,6 +194,15 @@ class RedisStore:
                        await self.redis.xrange(self.keys.audit(root, key), count=limit))
         return [AuditRecord.model_validate_json(fields[b"r"]) for _, fields in entries]
 
+    async def append_audit(self, key: EntityKey, root: RootKey, records: Sequence[bytes]) -> None:
+        if not records:
+            return
+        name = self.keys.audit(root, key)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for record in records:
+                pipe.xadd(name, {"r": record}, maxlen=self.audit_maxlen, approximate=True)
+            await pipe.execute()
+
     async def outbox(self, root: RootKey) -> list[OutMessage]:
         raw = cast(list[bytes], await self.redis.lrange(self.keys.outbox(root), 0, -1))
         return [decode_message(item) for item in raw]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     max_inline_depth: int = Field(default=20, ge=1, description="Bound on inline events sent to the same entity")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     framework_log_level: str = Field(default="WARNING", description="Log level of Faust and aiokafka")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Signing secret of Webhook rules that name ORCH_WEBHOOK_SECRET (their default); "
+        "a rule's secretEnv may name another variable")
+    webhook_max_attempts: int = Field(default=6, ge=1, description="Most POSTs of one webhook call (first + retries)")
+    webhook_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles per retry, jittered")
+    webhook_backoff_max_s: float = Field(
+        default=60.0, ge=0, description="Longest wait between attempts; a longer Retry-After ends the retries")
+    webhook_timeout_s: float = Field(default=5.0, gt=0, description="Time limit of one webhook POST")
+    webhook_concurrency: int = Field(default=16, ge=1, description="Webhook calls in flight per worker")
     data_dir: Path = Field(default=Path(".orchestrator"), description="Logs of the servers `orchestrator dev` starts")
 
     @property

@@ -18,6 +18,7 @@ from orchestrator.app.api import install_api
 from orchestrator.app.codec import Incoming
 from orchestrator.app.processor import BatchProcessor
 from orchestrator.app.settings import Settings
+from orchestrator.app.webhooks import install_webhook_agent
 from orchestrator.ports import Workflows
 from orchestrator.workflow.loader import load_workflows
 from orchestrator.workflow.plugins import discover_rules
@@ -122,6 +123,7 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
         return web.json(body, status=200 if runtime.consuming else 503)
 
     install_api(app, settings, runtime, workflows)  # /workflows, /events (?sync=true), /entities: see openapi.yaml
+    install_webhook_agent(app, settings, runtime)  # {prefix}.webhooks: signed POSTs after the commit, audited
     app.orchestrator_runtime = runtime  # type: ignore[attr-defined]
     return app
 

@@ -17,6 +17,7 @@ class Category(StrEnum):
     RULE = "RULE"  # a rule ran: props, duration, actions
     STATE = "STATE"  # the status or attributes changed
     SENT = "SENT"  # an event was sent (inline or to the events topic)
+    WEBHOOK = "WEBHOOK"  # a webhook call's outcome, audited after the event's step by the webhook delivery
     EXCEPTION = "EXCEPTION"  # something failed
     CUSTOM = "CUSTOM"  # written by a rule on purpose
 

@@ -197,6 +197,23 @@ class EntityStoreContract:
         assert 5 <= len(kept) < 250
         assert kept == [f"m{i:03}" for i in range(250 - len(kept), 250)]
 
+    async def test_append_audit_adds_after_the_committed_records_and_is_trimmed(
+        self, make_store: StoreFactory
+    ) -> None:
+        store = make_store(audit_maxlen=5)
+        await store.commit([request("e1", 0, audit=[audit_json("e1", message="committed")])])
+        await store.append_audit(ORDER, ROOT, [audit_json("e1", message="webhook 1"),
+                                               audit_json("e1", message="webhook 2")])
+        await store.append_audit(ORDER, ROOT, [])
+        assert [r.message for r in await store.audit(ORDER, ROOT)] == ["committed", "webhook 1", "webhook 2"]
+        await store.append_audit(FULFILMENT, ROOT, [audit_json("f1", FULFILMENT, message="never committed")])
+        assert [r.message for r in await store.audit(FULFILMENT, ROOT)] == ["never committed"]
+        assert await store.load([FULFILMENT], [ROOT]) == [None], "appending audit creates no entity"
+        await store.append_audit(ORDER, ROOT, [audit_json("e1", message=f"m{i:03}") for i in range(250)])
+        kept = [r.message for r in await store.audit(ORDER, ROOT, limit=1000)]
+        assert 5 <= len(kept) < 253
+        assert kept == [f"m{i:03}" for i in range(250 - len(kept), 250)]
+
     async def test_outbox_holds_committed_messages_until_acknowledged(self, store: EntityStore) -> None:
         first = [out(1), out(2, Topic.AUDIT)]
         results = await store.commit([
