@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration schemas docs bench clean install
+.PHONY: run test lint typecheck unit integration schemas docs bench bench-micro clean install
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ unit: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/orchestrator schemas --write
+
+## make bench-micro: pytest-benchmark micro-benchmarks (conditions, engine) with their time budgets
+bench-micro: $(STAMP)
+	$(BIN)/pytest -q tests/bench --benchmark-only -o addopts=""
 
 ## make docs: regenerate the rule reference page from the rules' code
 docs: $(STAMP)

@@ -124,7 +124,7 @@ class BatchProcessor:
                 self.relay.check_root(event.root_key)
                 planned.append(_Planned(message, event))
                 continue
-            decision = self._decide(message, event, working.get(event.entity_key), now, dead, children)
+            decision = self._decide(message, event, working.get(event.entity_key), now, dead=dead, children=children)
             if decision is None:
                 continue
             applied.add(event.id)
@@ -148,7 +148,7 @@ class BatchProcessor:
         return self.workflows.needs_children(event.retailer_id, event.entity_type, subtypes)
 
     def _decide(
-        self, message: Incoming, event: Event, entity: Entity | None, now: datetime, dead: list[Record],
+        self, message: Incoming, event: Event, entity: Entity | None, now: datetime, *, dead: list[Record],
         children: dict[EntityKey, dict[str, str]],
     ) -> Decision | None:
         workflow = self._workflow_for(event, entity)

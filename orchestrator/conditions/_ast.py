@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal
 
-ROOTS = ("event", "entity", "context", "result")
+ROOTS = ("event", "entity", "context", "result", "results")
 
 Key = str | int
 ArithOp = Literal["+", "-", "*", "/"]

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-if TYPE_CHECKING:
-    from orchestrator.conditions import Condition
+from orchestrator.conditions import Condition, ConditionSyntaxError, compile_condition
 from orchestrator.engine.ordering import OrderingError, rule_ids, topological_order
 from orchestrator.model import Ruleset, RuleSpec, WorkflowDefinition
 from orchestrator.rules import Rule, RuleRegistry, UnknownRule
@@ -139,8 +137,6 @@ def _ordered(
 def _condition(text: str | None, at: Path, issues: list[Issue]) -> Condition | None:
     if not text:
         return None
-    from orchestrator.conditions import ConditionSyntaxError, compile_condition
-
     try:
         return compile_condition(text)
     except ConditionSyntaxError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.model import AuditRecord, Entity, EntityKey, Event, Outcome
+from orchestrator.model import AuditEntry, Entity, EntityKey, Event, Outcome
 from orchestrator.rules import CallWebhook
 
 
@@ -24,7 +24,7 @@ class Decision:
     before: Entity
     after: Entity | None  # None: the entity is left as it was (no match, failure, loop limit)
     outgoing: tuple[Event, ...]  # events for other entities, sent on the events topic
-    audit: tuple[AuditRecord, ...]
+    audit: tuple[AuditEntry, ...]
     rulesets_run: int
     child_links: tuple[ChildLink, ...] = ()
     webhooks: tuple[CallWebhook, ...] = ()

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from orchestrator.model import Entity, Event
+from orchestrator.model._fast import replace
 from orchestrator.rules import Action, CallWebhook, Note, Output, SendEvent, SetAttributes, SetContext, SetStatus
-
-_EVENT_IDS = uuid.UUID("8f0b7c1e-3a52-4b8e-9d0c-6f2f4f1f7a10")
 
 
 def derived_event_id(parent_id: str, n: int) -> str:
-    """Deterministic: a redelivered event produces the same ids, so downstream dedup holds."""
-    return str(uuid.uuid5(_EVENT_IDS, f"{parent_id}/{n}"))
+    """Deterministic: a redelivered event produces the same ids, so downstream dedup holds. UUID-shaped."""
+    h = hashlib.blake2b(f"{parent_id}/{n}".encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def build_event(source: Event, entity: Entity, action: SendEvent, event_id: str, workflow_name: str) -> Event:
@@ -25,13 +25,16 @@ def build_event(source: Event, entity: Entity, action: SendEvent, event_id: str,
         "retailer_id": entity.retailer_id,
         "attributes": action.attributes,
         "source": f"workflow:{workflow_name}",
+        "scheduled_on": None,
+        "parent_entity_type": None,
+        "parent_entity_ref": None,
     }
     target = action.target
     if target is None:
         fields |= {"entity_type": entity.entity_type, "entity_ref": entity.entity_ref,
                    "entity_subtype": entity.entity_subtype, "root_entity_type": entity.root_entity_type,
                    "root_entity_ref": entity.root_entity_ref}
-        return Event(**fields)
+        return replace(source, **fields)  # every field set from validated parts: no validation needed
     own_root = target.entity_type == entity.root_entity_type and not action.creates_child
     fields |= {"entity_type": target.entity_type, "entity_ref": target.entity_ref,
                "entity_subtype": target.entity_subtype,
@@ -39,7 +42,7 @@ def build_event(source: Event, entity: Entity, action: SendEvent, event_id: str,
                "root_entity_ref": target.entity_ref if own_root else entity.root_entity_ref}
     if action.creates_child:
         fields |= {"parent_entity_type": entity.entity_type, "parent_entity_ref": entity.entity_ref}
-    return Event(**fields)
+    return replace(source, **fields)
 
 
 _DESCRIBE: dict[type, Callable[[Any], dict[str, Any]]] = {

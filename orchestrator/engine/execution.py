@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from orchestrator.conditions import Condition
+from orchestrator.conditions import Condition
 from orchestrator.engine.compiled import CompiledRule, CompiledRuleset, CompiledWorkflow
 from orchestrator.engine.decision import ChildLink, Decision
 from orchestrator.engine.effects import build_event, derived_event_id, describe
-from orchestrator.engine.scope import Scope
-from orchestrator.model import INITIAL_STATUS, AuditRecord, Category, Entity, Event, Outcome
+from orchestrator.engine.scope import Scope, Working
+from orchestrator.model import INITIAL_STATUS, AuditEntry, Category, Entity, Event, Outcome
+from orchestrator.model._fast import replace
 from orchestrator.rules import (
     Action,
     BusinessError,
@@ -31,6 +31,7 @@ from orchestrator.rules import (
 
 DEFAULT_MAX_INLINE_DEPTH = 20
 Timer = Callable[[], int]
+SUCCESS = Outcome.SUCCESS
 
 
 class LoopLimit(Exception):
@@ -52,17 +53,18 @@ class Execution:
 
     def __init__(self, workflow: CompiledWorkflow, entity: Entity, now: datetime, *, max_depth: int,
                  timer: Timer, children: Mapping[str, str]) -> None:
-        self.workflow, self.entity, self.now = workflow, entity, now
-        self.max_depth, self.timer = max_depth, timer
+        self.workflow, self.now, self.max_depth, self.timer = workflow, now, max_depth, timer
+        self.working = Working(entity)
+        self.scope = Scope(self.working)
         self.children = dict(children)
-        self.scope = Scope()
-        self.audit: list[AuditRecord] = []
+        self.audit: list[AuditEntry] = []
         self.outgoing: list[Event] = []
         self.child_links: list[ChildLink] = []
         self.webhooks: list[CallWebhook] = []
-        self.sent = 0
-        self.rulesets_run = 0
-        self.changed = False
+        self.sent = self.rulesets_run = 0
+        self.current_rule = ""
+        e = entity
+        self._identity = (e.retailer_id, e.entity_type, e.entity_ref, e.root_entity_type, e.root_entity_ref)
 
     def run(self, event: Event) -> Outcome:
         queue: deque[tuple[Event, int]] = deque([(event, 0)])
@@ -74,32 +76,33 @@ class Execution:
             matched = self.select(current)
             if not matched:
                 if depth:
-                    self.record(current, Category.EVENT, Outcome.NO_MATCH, current.name, self._no_match())
+                    self.record(current, Category.EVENT, Outcome.NO_MATCH, current.name, self.no_match())
                 continue
-            outcome = Outcome.SUCCESS
+            outcome = SUCCESS
             for ruleset in matched:
                 queue.extend((e, depth + 1) for e in self.run_ruleset(current, ruleset))
             if depth:
-                self.record(current, Category.EVENT, Outcome.SUCCESS, current.name,
+                self.record(current, Category.EVENT, SUCCESS, current.name,
                             f"inline: {len(matched)} ruleset(s) ran", data={"inline": True})
         return outcome
 
     def select(self, event: Event) -> list[CompiledRuleset]:
         """Rulesets whose condition holds; the else ruleset only when none of them does."""
-        e = self.entity
-        candidates = self.workflow.match(event.name, event.type, e.entity_type, e.entity_subtype, e.status)
+        w = self.working
+        candidates = self.workflow.match(event.name, event.type, w.base.entity_type, w.base.entity_subtype,
+                                         w.status)
         chosen = [rs for rs in candidates if not rs.is_else and self.holds(rs.condition, event)]
         return chosen or [rs for rs in candidates if rs.is_else]
 
     def holds(self, condition: Condition | None, event: Event) -> bool:
-        return condition is None or condition.evaluate(self.scope.view(event, self.entity))
+        return condition is None or condition.evaluate(self.scope.view(event))
 
     def run_ruleset(self, event: Event, ruleset: CompiledRuleset) -> list[Event]:
         self.rulesets_run += 1
         definition = ruleset.definition
         how = "else" if ruleset.is_else else f"condition {definition.condition!r}" if definition.condition else ""
-        self.record(event, Category.RULESET, Outcome.SUCCESS, definition.name,
-                    f"matched in status {self.entity.status}" + (f" ({how})" if how else ""),
+        self.record(event, Category.RULESET, SUCCESS, definition.name,
+                    f"matched in status {self.working.status}" + (f" ({how})" if how else ""),
                     data={"index": ruleset.index, "type": definition.type, "subtype": definition.subtype})
         inline: list[Event] = []
         for compiled in ruleset.rules:
@@ -107,58 +110,71 @@ class Execution:
         return inline
 
     def run_rule(self, event: Event, compiled: CompiledRule) -> list[Event]:
+        self.current_rule = compiled.id
         if not self.holds(compiled.condition, event):
             self.record(event, Category.RULE, Outcome.SKIPPED, compiled.spec.name,
                         f"condition {compiled.spec.condition!r} is false", data={"id": compiled.id})
             return []
-        ctx = RuleContext(event=event, entity=self.entity, now=self.now,
-                          scope=self.scope.view(event, self.entity), children=self.children)
+        ctx = RuleContext(event, now=self.now, children=self.children, entity_of=self._entity_now,
+                          scope=self.scope.view(event))
         started = self.timer()
         actions = compiled.rule.run(ctx)
         elapsed_us = (self.timer() - started) // 1000
-        result = next((a.value for a in actions if isinstance(a, Output)), None)
-        self.record(event, Category.RULE, Outcome.SUCCESS, compiled.spec.name, "", duration_us=elapsed_us,
-                    data={"id": compiled.id, "props": compiled.rule.props_json(),
-                          "actions": [describe(a) for a in actions if not isinstance(a, Output)],
-                          **({"result": result} if result is not None else {})})
-        self.scope.result = result
-        self.scope.results[compiled.id] = result
-        return [e for e in (self.apply(event, a) for a in actions) if e is not None]
+        self._record_rule(event, compiled, actions, elapsed_us)
+        inline = []
+        for action in actions:
+            produced = self.apply(event, action)
+            if produced is not None:
+                inline.append(produced)
+        return inline
+
+    def _entity_now(self) -> Entity:
+        return self.working.entity
+
+    def _record_rule(self, event: Event, compiled: CompiledRule, actions: Sequence[Action], elapsed_us: int) -> None:
+        result = None
+        described = []
+        for action in actions:
+            if isinstance(action, Output):
+                result = action.value
+            else:
+                described.append(describe(action))
+        data = {"id": compiled.id, "props": compiled.rule.props_json(), "actions": described}
+        if result is not None:
+            data["result"] = result
+        self.record(event, Category.RULE, SUCCESS, compiled.spec.name, "", duration_us=elapsed_us, data=data)
+        self.scope.set_result(compiled.id, result)
 
     def apply(self, event: Event, action: Action) -> Event | None:
         if isinstance(action, SetStatus):
             self._set_status(event, action.status)
         elif isinstance(action, SetAttributes):
-            self._update(attributes={**self.entity.attributes, **action.values})
+            self.working.update(attributes=action.values)
         elif isinstance(action, SetContext):
-            self._update(context={**self.entity.context, **action.values})
+            self.working.update(context=action.values)
         elif isinstance(action, Note):
-            self.record(event, Category.CUSTOM, Outcome.SUCCESS, "Log", action.message, data=action.data)
+            self.record(event, Category.CUSTOM, SUCCESS, "Log", action.message, data=action.data)
         elif isinstance(action, CallWebhook):
             self.webhooks.append(action)
         elif isinstance(action, SendEvent):
             return self._send(event, action)
         return None
 
-    def _update(self, **changes: Any) -> None:
-        self.entity = self.entity.model_copy(update=changes)
-        self.changed = True
-
     def _set_status(self, event: Event, status: str) -> None:
-        before = self.entity.status
-        self._update(status=status)
-        self.record(event, Category.STATE, Outcome.SUCCESS, status, f"{before} -> {status}",
+        before = self.working.status
+        self.working.update(status=status)
+        self.record(event, Category.STATE, SUCCESS, status, f"{before} -> {status}",
                     data={"from": before, "to": status})
 
     def _send(self, event: Event, action: SendEvent) -> Event | None:
         self.sent += 1
-        out = build_event(event, self.entity, action, derived_event_id(event.id, self.sent), self.workflow.name)
+        out = build_event(event, self.working.base, action, derived_event_id(event.id, self.sent), self.workflow.name)
         inline = action.target is None
         if action.creates_child:
             child = f"{out.entity_type}:{out.entity_ref}"
             self.children[child] = INITIAL_STATUS
-            self.child_links.append(ChildLink(self.entity.key, child, INITIAL_STATUS))
-        self.record(event, Category.SENT, Outcome.SUCCESS, out.name,
+            self.child_links.append(ChildLink(self.working.base.key, child, INITIAL_STATUS))
+        self.record(event, Category.SENT, SUCCESS, out.name,
                     "inline" if inline else f"to {out.entity_type}:{out.entity_ref}",
                     data={"eventId": out.id, "inline": inline, "entityType": out.entity_type,
                           "entityRef": out.entity_ref, "attributes": out.attributes})
@@ -167,19 +183,15 @@ class Execution:
         self.outgoing.append(out)
         return None
 
-    def _no_match(self) -> str:
-        e = self.entity
-        return f"no ruleset for this event on {e.entity_type}/{e.entity_subtype} in status {e.status}"
+    def no_match(self) -> str:
+        w = self.working
+        return f"no ruleset for this event on {w.base.entity_type}/{w.base.entity_subtype} in status {w.status}"
 
     def record(self, event: Event, category: Category, status: Outcome, name: str, message: str, *,
                duration_us: int | None = None, data: dict[str, Any] | None = None) -> None:
-        e = self.entity
-        self.audit.append(AuditRecord(
-            at=self.now, event_id=event.id, event_name=event.name, retailer_id=e.retailer_id,
-            entity_type=e.entity_type, entity_ref=e.entity_ref, root_entity_type=e.root_entity_type,
-            root_entity_ref=e.root_entity_ref, category=category, status=status, name=name, message=message,
-            duration_us=duration_us, data=data or {},
-        ))
+        retailer, etype, ref, root_type, root_ref = self._identity
+        self.audit.append(AuditEntry(self.now, event.id, event.name, retailer, etype, ref, root_type, root_ref,
+                                     category, status, name, message, duration_us, data or {}))
 
 
 def decide(
@@ -205,10 +217,12 @@ def decide(
         return _abandoned(run, event, before, Outcome.FAILED, f"failed on purpose: {exc}")
     except Exception as exc:  # a rule failed: the entity stays as it was, the audit says why
         return _abandoned(run, event, before, Outcome.FAILED, f"{type(exc).__name__}: {exc}")
-    if outcome is Outcome.NO_MATCH and not run.changed:
-        run.record(event, Category.EVENT, Outcome.NO_MATCH, event.name, run._no_match(), data=_summary(before, None))
+    if outcome is Outcome.NO_MATCH and not run.working.changed:
+        run.record(event, Category.EVENT, Outcome.NO_MATCH, event.name, run.no_match(), data=_summary(before, None))
         return Decision(event, outcome, before, None, (), tuple(run.audit), 0)
-    after = run.entity.model_copy(update={"version": before.version + 1, "last_event_id": event.id, "updated_on": now})
+    w = run.working
+    after = replace(before, status=w.status, attributes=w.attributes, context=w.context,
+                    version=before.version + 1, last_event_id=event.id, updated_on=now)
     run.record(event, Category.EVENT, outcome, event.name, f"{run.rulesets_run} ruleset(s) ran",
                data=_summary(before, after) | {"eventsSent": run.sent})
     return Decision(event, outcome, before, after, tuple(run.outgoing), tuple(run.audit), run.rulesets_run,
@@ -230,6 +244,7 @@ def _summary(before: Entity, after: Entity | None) -> dict[str, Any]:
 
 
 def _abandoned(run: Execution, event: Event, before: Entity, outcome: Outcome, message: str) -> Decision:
-    run.entity = before
-    run.record(event, Category.EXCEPTION, outcome, event.name, message, data=_summary(before, None))
+    run.working = Working(before)
+    run.record(event, Category.EXCEPTION, outcome, event.name, message,
+               data=_summary(before, None) | {"rule": run.current_rule})
     return Decision(event, outcome, before, None, (), tuple(run.audit), run.rulesets_run)

@@ -1,39 +1,115 @@
-"""The JSON views that conditions, templates and code rules read; rebuilt only when the entity changes."""
+"""The entity as an execution changes it, and the JSON views conditions, templates and code rules read.
+
+Views are plain dicts built by hand (no pydantic dumps on the hot path) and rebuilt only after a change.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from orchestrator.model import Entity, Event
+from orchestrator.model._fast import replace
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": event.id, "name": event.name, "type": event.type, "retailerId": event.retailer_id,
+        "entityType": event.entity_type, "entitySubtype": event.entity_subtype, "entityRef": event.entity_ref,
+        "rootEntityType": event.root_entity_type, "rootEntityRef": event.root_entity_ref,
+        "attributes": event.attributes, "source": event.source,
+    }
+    if event.scheduled_on is not None:
+        view["scheduledOn"] = event.scheduled_on.isoformat()
+    if event.parent_entity_type is not None:
+        view |= {"parentEntityType": event.parent_entity_type, "parentEntityRef": event.parent_entity_ref}
+    return view
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class Working:
+    """Status, attributes and context as rules change them; the Entity is rebuilt only when asked for, and
+    the entity's JSON view is built once and kept up to date in place."""
+
+    __slots__ = ("_entity", "_view", "attributes", "base", "changed", "context", "status")
+
+    def __init__(self, base: Entity) -> None:
+        self.base = base
+        self.status = base.status
+        self.attributes = base.attributes
+        self.context = base.context
+        self.changed = False
+        self._entity: Entity | None = base
+        self._view: dict[str, Any] | None = None
+
+    def update(self, *, status: str | None = None, attributes: dict[str, Any] | None = None,
+               context: dict[str, Any] | None = None) -> None:
+        view = self._view
+        if status is not None:
+            self.status = status
+            if view is not None:
+                view["status"] = status
+        if attributes is not None:
+            self.attributes = {**self.attributes, **attributes}
+            if view is not None:
+                view["attributes"] = self.attributes
+        if context is not None:
+            self.context = {**self.context, **context}
+            if view is not None:
+                view["context"] = self.context
+        self.changed = True
+        self._entity = None
+
+    @property
+    def entity(self) -> Entity:
+        if self._entity is None:
+            self._entity = replace(self.base, status=self.status, attributes=self.attributes, context=self.context)
+        return self._entity
+
+    def view(self) -> dict[str, Any]:
+        if self._view is None:
+            b = self.base
+            self._view = {
+                "retailerId": b.retailer_id, "entityType": b.entity_type, "entityRef": b.entity_ref,
+                "entitySubtype": b.entity_subtype, "rootEntityType": b.root_entity_type,
+                "rootEntityRef": b.root_entity_ref, "status": self.status, "attributes": self.attributes,
+                "context": self.context, "version": b.version, "workflowName": b.workflow_name,
+                "workflowVersion": b.workflow_version, "parentEntityType": b.parent_entity_type,
+                "parentEntityRef": b.parent_entity_ref, "createdOn": _iso(b.created_on),
+                "updatedOn": _iso(b.updated_on),
+            }
+        return self._view
 
 
 class Scope:
-    __slots__ = ("_entity_view", "_event_views", "result", "results")
+    """What conditions and rules see: ``event``, ``entity``, ``context``, ``result``, ``results``.
 
-    def __init__(self) -> None:
-        self._event_views: dict[str, dict[str, Any]] = {}
-        self._entity_view: tuple[Entity, dict[str, Any]] | None = None
-        self.result: Any = None
+    One view dict per event, updated in place as the execution goes: conditions and rules only read it
+    while their step runs.
+    """
+
+    __slots__ = ("_entity_view", "_views", "results", "working")
+
+    def __init__(self, working: Working) -> None:
+        self.working = working
+        self._views: dict[str, dict[str, Any]] = {}
+        self._entity_view: dict[str, Any] | None = None
         self.results: dict[str, Any] = {}
 
-    def view(self, event: Event, entity: Entity) -> dict[str, Any]:
-        entity_view = self._entity(entity)
-        return {
-            "event": self._event(event),
-            "entity": entity_view,
-            "context": entity_view.get("context", {}),
-            "result": self.result,
-            "results": self.results,
-        }
+    def set_result(self, rule_id: str, value: Any) -> None:
+        self.results[rule_id] = value
+        for view in self._views.values():
+            view["result"] = value
 
-    def _event(self, event: Event) -> dict[str, Any]:
-        view = self._event_views.get(event.id)
+    def view(self, event: Event) -> dict[str, Any]:
+        view = self._views.get(event.id)
         if view is None:
-            view = self._event_views[event.id] = event.model_dump(mode="json", by_alias=True)
+            view = self._views[event.id] = {
+                "event": event_view(event), "entity": self.working.view(), "context": self.working.context,
+                "result": None, "results": self.results}
+        else:
+            view["context"] = self.working.context
         return view
-
-    def _entity(self, entity: Entity) -> dict[str, Any]:
-        cached = self._entity_view
-        if cached is None or cached[0] is not entity:
-            cached = self._entity_view = (entity, entity.model_dump(mode="json", by_alias=True))
-        return cached[1]

@@ -1,6 +1,6 @@
 """The domain model: events, entities, workflows and audit records. Pure data, no I/O."""
 
-from orchestrator.model.audit import AuditRecord, Category, Outcome
+from orchestrator.model.audit import AuditEntry, AuditRecord, Category, Outcome
 from orchestrator.model.entity import INITIAL_STATUS, Entity
 from orchestrator.model.event import NORMAL, Event
 from orchestrator.model.identity import EntityKey, RootKey
@@ -9,6 +9,7 @@ from orchestrator.model.workflow import Ruleset, RuleSpec, StatusDef, Trigger, W
 __all__ = [
     "INITIAL_STATUS",
     "NORMAL",
+    "AuditEntry",
     "AuditRecord",
     "Category",
     "Entity",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -21,20 +20,47 @@ class RuleProps(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True, slots=True)
 class RuleContext:
     """What a rule may look at. It is a snapshot: rules change nothing by themselves.
 
     ``scope`` holds the JSON views conditions, templates and code see: ``event``, ``entity``, ``context``,
     ``result`` (the previous rule's output) and ``results`` (outputs by rule id).
-    ``children`` maps each child's ``TYPE:REF`` to its status.
+    ``children`` maps each child's ``TYPE:REF`` to its status. The engine builds ``entity`` and ``scope``
+    only when a rule reads them.
     """
 
-    event: Event
-    entity: Entity
-    now: datetime
-    scope: Mapping[str, Any] = field(default_factory=dict)
-    children: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("_entity", "_entity_of", "_scope", "_scope_of", "children", "event", "now")
+
+    def __init__(
+        self,
+        event: Event,
+        entity: Entity | None = None,
+        now: datetime | None = None,
+        scope: Mapping[str, Any] | None = None,
+        children: Mapping[str, str] | None = None,
+        *,
+        entity_of: Callable[[], Entity] | None = None,
+        scope_of: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.event = event
+        self.now = now if now is not None else datetime.now(UTC)
+        self.children: Mapping[str, str] = children or {}
+        self._entity, self._entity_of = entity, entity_of
+        self._scope, self._scope_of = scope, scope_of
+
+    @property
+    def entity(self) -> Entity:
+        if self._entity is None:
+            if self._entity_of is None:
+                raise ValueError("RuleContext needs an entity")
+            self._entity = self._entity_of()
+        return self._entity
+
+    @property
+    def scope(self) -> Mapping[str, Any]:
+        if self._scope is None:
+            self._scope = self._scope_of() if self._scope_of is not None else {}
+        return self._scope
 
     @property
     def context(self) -> Mapping[str, Any]:
@@ -66,4 +92,9 @@ class Rule(ABC, Generic[P]):
         return ()
 
     def props_json(self) -> dict[str, Any]:
-        return self.props.model_dump(by_alias=True, exclude_defaults=True)
+        """The props as written (camelCase, defaults left out), computed once: props never change."""
+        cached: dict[str, Any] | None = self.__dict__.get("_props_json")
+        if cached is None:
+            cached = self.__dict__["_props_json"] = self.props.model_dump(
+                mode="json", by_alias=True, exclude_defaults=True)
+        return cached

@@ -80,9 +80,9 @@ class SendEvent(Rule[SendEventProps]):
     def _target(self, ctx: RuleContext) -> EventTarget | None:
         if self._ref is None or self.props.entity_type is None:
             return None
-        ref = self._ref.render(ctx.scope)
-        entity = ctx.entity
-        if self.props.entity_type == entity.entity_type and ref == entity.entity_ref:
+        ref = self._ref.source if self._ref.is_literal else self._ref.render(ctx.scope)
+        event = ctx.event  # the rule runs on the entity its event names
+        if self.props.entity_type == event.entity_type and ref == event.entity_ref:
             return None
         return EventTarget(self.props.entity_type, ref, self.props.entity_subtype)
 

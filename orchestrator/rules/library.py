@@ -231,7 +231,7 @@ class Webhook(Rule[WebhookProps]):
         self._url = Template(props.url)
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
-        body = {k: ctx.scope[k] for k in ("entity", "event") if self.props.payload in (k, "both")}
+        body = {k: dict(ctx.scope[k]) for k in ("entity", "event") if self.props.payload in (k, "both")}
         return (CallWebhook(self._url.render(ctx.scope), body, self.props.secret_env, dict(self.props.headers)),)
 
 

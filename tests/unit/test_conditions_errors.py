@@ -48,7 +48,7 @@ ERRORS: list[tuple[str, int, str]] = [
     ("AND TRUE", 1, "a condition cannot start with AND"),
     ("", 1, "empty condition"),
     ("   ", 1, "empty condition"),
-    ("evnt.x > 5", 1, "unknown name 'evnt'; did you mean 'event'? names are event, entity, context, result"),
+    ("evnt.x > 5", 1, "unknown name 'evnt'; did you mean 'event'? names are event, entity, context, result, results"),
     ("entity.status = 'A' AND ordr.x = 1", 25, "unknown name 'ordr'"),
     ("entity.status = BOOKED", 17, "to compare with the text BOOKED, write 'BOOKED'"),
     ("Event.name = 'X'", 1, "did you mean 'event'?"),

@@ -180,7 +180,7 @@ def test_a_large_order_takes_the_fraud_branch_first(world: World) -> None:
     assert world.status(ORDER) == "FRAUD_CHECK" and order.outgoing == ()
     [note] = [r for r in order.audit if r.category is Category.CUSTOM]
     assert note.message == "order O-1 of 2500 held for a fraud check"
-    order, fulfilment = world.to_order("FraudCheckPassed")
+    world.to_order("FraudCheckPassed")
     assert (world.status(ORDER), world.status(FULFILMENT)) == ("BOOKED", "AWAITING_PICK")
 
 
