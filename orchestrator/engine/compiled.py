@@ -158,7 +158,8 @@ def _compile_rule(
     except ValidationError as exc:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "props"
-            issues.append(Issue((*at, "props", *err["loc"]), f"{spec.rule_name} props: {where}: {err['msg']}"))
+            message = err["msg"].removeprefix("Value error, ")
+            issues.append(Issue((*at, "props", *err["loc"]), f"{spec.rule_name} props: {where}: {message}"))
     except ValueError as exc:
         issues.append(Issue((*at, "props"), f"{spec.rule_name} props: {exc}"))
     return None

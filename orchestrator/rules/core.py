@@ -11,7 +11,7 @@ from orchestrator.rules.actions import Action, EventTarget, SetStatus
 from orchestrator.rules.actions import SendEvent as SendEventAction
 from orchestrator.rules.actions import SetAttributes as SetAttributesAction
 from orchestrator.rules.base import Rule, RuleContext, RuleProps
-from orchestrator.rules.templates import Template
+from orchestrator.rules.templates import Template, TemplateMap
 
 
 class SetStateProps(RuleProps):
@@ -39,7 +39,9 @@ class SendEventProps(RuleProps):
         default=None, description="Target entity ref; may use placeholders such as {entity.rootEntityRef}."
     )
     entity_subtype: str | None = Field(default=None, description="Target entity subtype.")
-    attributes: dict[str, Any] = Field(default_factory=dict, description="Attributes set on the new event.")
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="Attributes set on the new event; text values may use placeholders."
+    )
     forward_attributes: bool = Field(
         default=False, description="Copy the current event's attributes onto the new event first."
     )
@@ -50,6 +52,12 @@ class SendEventProps(RuleProps):
     def _placeholders_parse(cls, value: str | None) -> str | None:
         if value is not None:
             Template(value)
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_placeholders_parse(cls, value: dict[str, Any]) -> dict[str, Any]:
+        TemplateMap(value)
         return value
 
 
@@ -64,10 +72,12 @@ class SendEvent(Rule[SendEventProps]):
         if (props.entity_type is None) != (props.entity_ref is None):
             raise ValueError("entityType and entityRef go together: give both to target another entity")
         self._ref = Template(props.entity_ref) if props.entity_ref is not None else None
+        self._attributes = TemplateMap(props.attributes)
+        self._literal = all(not isinstance(v, str) or Template(v).is_literal for v in props.attributes.values())
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
         attributes = dict(ctx.event.attributes) if self.props.forward_attributes else {}
-        attributes.update(self.props.attributes)
+        attributes.update(self.props.attributes if self._literal else self._attributes.render(ctx.scope))
         return (
             SendEventAction(
                 name=self.props.event_name,

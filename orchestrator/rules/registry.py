@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator
 
-from orchestrator.rules import core, library
+from orchestrator.rules import code, core, library
 from orchestrator.rules.base import Rule
 
 RuleClass = type[Rule]  # type: ignore[type-arg]
@@ -46,4 +46,5 @@ class RuleRegistry:
 
 def core_registry() -> RuleRegistry:
     """The built-in library only (what tests and the engine use without plugins)."""
-    return RuleRegistry((cls.__name__, cls) for cls in (*core.CORE_RULES, *library.LIBRARY_RULES))
+    rules: tuple[RuleClass, ...] = (*core.CORE_RULES, *library.LIBRARY_RULES, code.Code)
+    return RuleRegistry((cls.__name__, cls) for cls in rules)

@@ -264,7 +264,7 @@ def test_a_missing_ruleset_field_points_at_the_ruleset(tmp_path: Path) -> None:
 
 def test_an_unknown_rule_without_a_close_name_lists_the_known_ones(tmp_path: Path) -> None:
     [error] = load_errors(write(tmp_path, "w.yaml", MINIMAL_YAML.replace("name: SetState", "name: acme.Refund")))
-    expected = "rulesets[0].rules[0].name: unknown rule 'Refund'; known rules: CreateChild, Fail, "
+    expected = "rulesets[0].rules[0].name: unknown rule 'Refund'; known rules: Code, CreateChild, Fail, "
     assert error.message.startswith(expected)
     assert "'orchestrator.rules' entry point" in error.message
 
