@@ -214,8 +214,9 @@ class Log(Rule[LogProps]):
 class WebhookProps(RuleProps):
     url: str = Field(pattern=r"^https?://", description="Where to POST; placeholders allowed.")
     payload: str = Field(default="both", pattern="^(entity|event|both)$", description="entity, event or both.")
-    secret_env: str = Field(default="ORCH_WEBHOOK_SECRET",
-                            description="Environment variable holding the HMAC-SHA256 signing secret.")
+    secret_env: str = Field(default="ORCH_WEBHOOK_SECRET", pattern=r"^ORCH_WEBHOOK_[A-Z0-9_]*$",
+                            description="Environment variable holding the HMAC-SHA256 signing secret; only "
+                                        "ORCH_WEBHOOK_* names, so a workflow cannot sign with other credentials.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers.")
 
     _check_url = field_validator("url")(_template)

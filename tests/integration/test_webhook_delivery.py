@@ -321,7 +321,7 @@ rulesets:
     rules:
       - {name: SetState, props: {status: BOOKED}}
       - name: Webhook
-        props: {url: "BASE/orders/{entity.entityRef}", secretEnv: ORCH_TEST_WORKER_SECRET, headers: {X-Tenant: acme}}
+        props: {url: "BASE/orders/{entity.entityRef}", secretEnv: ORCH_WEBHOOK_TEST_WORKER, headers: {X-Tenant: acme}}
 """
 
 
@@ -331,7 +331,7 @@ def worker_env(settings: Settings, rulesets: Path, http_port: int) -> dict[str, 
             "ORCH_TOPIC_PREFIX": settings.topic_prefix, "ORCH_KEY_PREFIX": settings.key_prefix,
             "ORCH_CONSUMER_GROUP": settings.consumer_group, "ORCH_PARTITIONS": str(settings.partitions),
             "ORCH_RULESETS": str(rulesets), "ORCH_HTTP_HOST": "127.0.0.1", "ORCH_HTTP_PORT": str(http_port),
-            "ORCH_TEST_WORKER_SECRET": SECRET, "ORCH_WEBHOOK_BACKOFF_S": "0.01", "PYTHONUNBUFFERED": "1"}
+            "ORCH_WEBHOOK_TEST_WORKER": SECRET, "ORCH_WEBHOOK_BACKOFF_S": "0.01", "PYTHONUNBUFFERED": "1"}
 
 
 async def until(what: str, check: Callable[[], Awaitable[Any]], process: subprocess.Popen[bytes], log: Path,

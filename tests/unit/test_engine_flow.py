@@ -170,3 +170,10 @@ def test_log_and_webhook_rules() -> None:
     assert note.message == "order O-1 received" and note.data == {"total": 12}
     [call] = d.webhooks
     assert call.url == "https://crm.example/orders/O-1" and call.body["event"]["attributes"] == {"total": 12}
+
+
+def test_webhook_secret_can_only_come_from_orch_webhook_variables() -> None:
+    rs = {"name": "CREATE", "rules": [rule("Webhook", props={"url": "https://x.example", "secretEnv": "AWS_SECRET"})]}
+    with pytest.raises(WorkflowInvalid) as caught:
+        workflow(rs)
+    assert caught.value.issues[0].path == ("rulesets", 0, "rules", 0, "props", "secretEnv")

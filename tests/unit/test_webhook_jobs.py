@@ -45,7 +45,7 @@ rulesets:
         props:
           url: "https://wms.example/fulfilments/{entity.entityRef}"
           payload: entity
-          secretEnv: WMS_SECRET
+          secretEnv: ORCH_WEBHOOK_WMS
           headers: {X-Tenant: acme, content-type: text/plain, X-Orchestrator-Delivery: forged}
 """
 
@@ -67,7 +67,7 @@ def test_a_job_from_the_codec_reads_back_whole(job_bytes: bytes) -> None:
     job = parse_job(job_bytes)
     assert (job.id, job.event_id, job.event_name) == ("ev-1/webhook/0", "ev-1", "Picked")
     assert job.url == "https://wms.example/fulfilments/F-1"
-    assert job.secret_env == "WMS_SECRET"
+    assert job.secret_env == "ORCH_WEBHOOK_WMS"
     assert job.key == EntityKey("1", "FULFILMENT", "F-1")
     assert job.root == RootKey("1", "ORDER", "O-1")
     assert job.body["entity"]["status"] == "PICKED"
@@ -121,15 +121,15 @@ def test_a_missing_secret_is_a_failure_naming_the_variable(job_bytes: bytes) -> 
     job = parse_job(job_bytes)
     record = audit_record(job, missing_secret(job), NOW)
     assert record.status is Outcome.FAILED
-    assert "set the environment variable WMS_SECRET" in record.message
+    assert "set the environment variable ORCH_WEBHOOK_WMS" in record.message
     assert record.data == {"url": job.url, "attempts": 0, "statusCode": None, "deliveryId": job.id}
 
 
 def test_secrets_come_from_the_named_variable_or_the_settings_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ORCH_WEBHOOK_SECRET", raising=False)
-    monkeypatch.setenv("WMS_SECRET", "from-env")
+    monkeypatch.setenv("ORCH_WEBHOOK_WMS", "from-env")
     lookup = env_secrets(Settings(webhook_secret="from-settings"))
-    assert lookup("WMS_SECRET") == "from-env"
+    assert lookup("ORCH_WEBHOOK_WMS") == "from-env"
     assert lookup("ORCH_WEBHOOK_SECRET") == "from-settings"
     assert lookup("UNSET_SECRET_VARIABLE") is None
     assert env_secrets(Settings())("ORCH_WEBHOOK_SECRET") is None
