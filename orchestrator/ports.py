@@ -89,8 +89,9 @@ class EntityStore(Protocol):
         """Messages committed for ``root`` and not yet acknowledged as published, oldest first."""
         ...
 
-    async def ack_outbox(self, counts: Sequence[tuple[RootKey, int]]) -> None:
-        """Drop the oldest ``count`` messages of each root's outbox: they reached Kafka."""
+    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[OutMessage]]]) -> None:
+        """These messages reached Kafka: drop them from the head of each root's outbox, where they still are
+        (another relay may have dropped them already; messages committed since stay)."""
         ...
 
     async def roots_with_outbox(self) -> list[RootKey]:

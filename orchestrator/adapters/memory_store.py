@@ -9,7 +9,7 @@ request applied: otherwise the version it expects may have been written by someo
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
@@ -101,13 +101,13 @@ class MemoryStore:
     async def outbox(self, root: RootKey) -> list[OutMessage]:
         return list(self._outbox.get(root, ()))
 
-    async def ack_outbox(self, counts: Sequence[tuple[RootKey, int]]) -> None:
-        for root, count in counts:
+    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[OutMessage]]]) -> None:
+        for root, msgs in published:
             box = self._outbox.get(root)
-            if box is None or count <= 0:
-                continue
-            del box[:count]
-            if not box:
+            left = Counter(msgs)
+            while box and left[box[0]] > 0:
+                left[box.pop(0)] -= 1
+            if box is not None and not box:
                 del self._outbox[root]
 
     async def roots_with_outbox(self) -> list[RootKey]:

@@ -29,6 +29,20 @@ COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
 COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
 STATUS_BY_CODE = (CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT)
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
+# Pop the outbox's head only while it is one of the published messages: another relay may have trimmed
+# them already, and a message committed since must stay until it is published.
+ACK_SCRIPT = """
+local left = {}
+for i = 1, #ARGV do left[ARGV[i]] = (left[ARGV[i]] or 0) + 1 end
+local removed = 0
+while true do
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if not head or not left[head] or left[head] == 0 then return removed end
+  left[head] = left[head] - 1
+  redis.call('LPOP', KEYS[1])
+  removed = removed + 1
+end
+"""
 GLOB_SPECIALS = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 
 
@@ -207,13 +221,13 @@ class RedisStore:
         raw = cast(list[bytes], await self.redis.lrange(self.keys.outbox(root), 0, -1))
         return [decode_message(item) for item in raw]
 
-    async def ack_outbox(self, counts: Sequence[tuple[RootKey, int]]) -> None:
-        todo = [(root, count) for root, count in counts if count > 0]
+    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[OutMessage]]]) -> None:
+        todo = [(root, msgs) for root, msgs in published if msgs]
         if not todo:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
-            for root, count in todo:
-                pipe.ltrim(self.keys.outbox(root), count, -1)
+            for root, msgs in todo:
+                pipe.eval(ACK_SCRIPT, 1, self.keys.outbox(root), *map(encode_message, msgs))
             await pipe.execute()
 
     async def roots_with_outbox(self) -> list[RootKey]:

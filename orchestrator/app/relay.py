@@ -73,5 +73,5 @@ class Relay:
             Record(self.topic_names[m.topic], m.key, m.value) for msgs in outboxes.values() for m in msgs
         ]
         await self.publisher.publish(records)
-        await self.store.ack_outbox([(root, len(msgs)) for root, msgs in outboxes.items()])
+        await self.store.ack_outbox(list(outboxes.items()))
         return len(records)

@@ -225,12 +225,12 @@ class EntityStoreContract:
         assert [r.outbox_pending for r in results] == [2, 3, 1, 0]
         assert await store.outbox(ROOT) == [*first, out(3)]
         assert sorted(await store.roots_with_outbox()) == sorted([ROOT, OTHER_ROOT])
-        await store.ack_outbox([(ROOT, 2), (OTHER_ROOT, 1)])
+        await store.ack_outbox([(ROOT, first), (OTHER_ROOT, [out(9)])])
         assert await store.outbox(ROOT) == [out(3)]
         assert await store.roots_with_outbox() == [ROOT]
         [dup] = await store.commit([request("e1", 0)])
         assert (dup.status, dup.outbox_pending) == (DUPLICATE, 1)
-        await store.ack_outbox([(ROOT, 1), (OTHER_ROOT, 0)])
+        await store.ack_outbox([(ROOT, [out(3)]), (OTHER_ROOT, [])])
         assert await store.outbox(ROOT) == []
         assert await store.roots_with_outbox() == []
 

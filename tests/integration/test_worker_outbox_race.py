@@ -1,11 +1,9 @@
-"""A known gap in the outbox relay, pinned down deterministically against a real Redis (strict xfail: when it
-is fixed this test passes, and the marker must go).
+"""The outbox relay acknowledges what it published by content, not by count, against a real Redis.
 
-A worker that starts sweeps *every* outbox in Redis, including those of roots another worker owns, and acks
-what it published with ``LTRIM key <count> -1``: by count, not by content. If the owner has published and
-trimmed those messages meanwhile and committed a new one, the sweeper's trim removes the new message. The
-owner still publishes it from memory — unless it is killed between its commit and its relay, and then the
-message is lost for good: the redelivered event is a duplicate, and its root's outbox is empty.
+A worker that starts sweeps every outbox in Redis, including those of roots another worker owns. Had it
+acknowledged with ``LTRIM key <count> -1``, a message the owner committed meanwhile (after publishing and
+trimming the ones the sweeper saw) would be dropped — and lost for good if the owner then died before its
+relay: the redelivered event is a duplicate and its root's outbox empty. This pins that race down.
 """
 
 from __future__ import annotations
@@ -49,8 +47,6 @@ def commit_request(event_id: str, version: int, message: bytes) -> CommitRequest
                          audit=[], outbox=[OutMessage(Topic.EVENTS, b"1:ORDER:O-1", message)])
 
 
-@pytest.mark.xfail(strict=True, reason="Relay.sweep acks other workers' outboxes by count (LTRIM n): a message "
-                                       "committed meanwhile is dropped, and lost if its owner then crashes")
 async def test_a_starting_workers_sweep_does_not_drop_a_message_another_worker_committed(
     redis_store_factory: Callable[[], RedisStore],
 ) -> None:
