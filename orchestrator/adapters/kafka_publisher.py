@@ -1,14 +1,23 @@
-"""Publisher on aiokafka: enqueue a whole batch, then wait for every acknowledgement together."""
+"""Publisher on aiokafka: records are grouped per topic-partition into aiokafka batches (one future per batch,
+not per record) and the call returns once the broker acknowledged every batch.
+
+Partitions are chosen as aiokafka's (and the Java client's) default partitioner does — murmur2 of the key —
+so a root entity's events land on one partition whoever produces them; the hash is cached per key.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
 
 from orchestrator.ports import Record
+
+_KEY_CACHE_SIZE = 65536
 
 
 class KafkaPublisher:
@@ -22,6 +31,9 @@ class KafkaPublisher:
             "max_request_size": 4 << 20,
         }
         self._producer: AIOKafkaProducer | None = None
+        self._partitions: dict[str, int] = {}
+        self._hashes: dict[bytes, int] = {}
+        self._spread = itertools.count()
 
     async def start(self) -> None:
         """Connect; the producer is made here because aiokafka binds it to the running loop."""
@@ -43,10 +55,40 @@ class KafkaPublisher:
     async def publish(self, records: Sequence[Record]) -> None:
         if not records:
             return
-        if self._producer is None:
+        producer = self._producer
+        if producer is None:
             raise RuntimeError("KafkaPublisher.publish before start()")
-        send = self._producer.send
-        futures: list[Any] = [
-            await send(r.topic, value=r.value, key=r.key, headers=list(r.headers) or None) for r in records
-        ]
-        await asyncio.gather(*futures)
+        groups: dict[tuple[str, int], list[Record]] = {}
+        for record in records:
+            partition = await self._partition_of(producer, record)
+            groups.setdefault((record.topic, partition), []).append(record)
+        futures = [await self._send_group(producer, tp, group) for tp, group in groups.items()]
+        await asyncio.gather(*(f for fs in futures for f in fs))
+
+    async def _send_group(self, producer: AIOKafkaProducer, tp: tuple[str, int], group: list[Record]) -> list[Any]:
+        topic, partition = tp
+        futures = []
+        batch = producer.create_batch()
+        for record in group:
+            headers = list(record.headers) or None
+            if batch.append(key=record.key, value=record.value, timestamp=None, headers=headers) is None:
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = producer.create_batch()
+                if batch.append(key=record.key, value=record.value, timestamp=None, headers=headers) is None:
+                    raise ValueError(f"a record of {len(record.value)} bytes does not fit in a Kafka batch")
+        if batch.record_count():
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+        return futures
+
+    async def _partition_of(self, producer: AIOKafkaProducer, record: Record) -> int:
+        count = self._partitions.get(record.topic)
+        if count is None:
+            count = self._partitions[record.topic] = len(await producer.partitions_for(record.topic))
+        if record.key is None:
+            return next(self._spread) % count
+        hashed = self._hashes.get(record.key)
+        if hashed is None:
+            if len(self._hashes) >= _KEY_CACHE_SIZE:
+                self._hashes.clear()
+            hashed = self._hashes[record.key] = murmur2(record.key) & 0x7FFFFFFF
+        return hashed % count
