@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration schemas docs bench bench-micro clean install
+.PHONY: run test lint typecheck unit integration schemas docs bench bench-scale bench-split bench-micro clean install
 
 install: $(STAMP)
 
@@ -35,6 +35,19 @@ unit: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/orchestrator schemas --write
+
+## make bench: the orchestrator against a raw-aiokafka ceiling and a naive Faust agent, same broker, Redis and
+## load (20,000 ORDER::HD orders); results in bench/results/ and a row of bench/results.csv. BENCH_ARGS=--quick
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## make bench-scale: worker RSS and Redis bytes per order over 10k..100k orders (--max-orders 1000000: full)
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench --mode scale $(BENCH_ARGS)
+
+## make bench-split: 2 workers against 1 on the same partitions
+bench-split: $(STAMP)
+	$(BIN)/python -m bench --mode split $(BENCH_ARGS)
 
 ## make bench-micro: pytest-benchmark micro-benchmarks (conditions, engine) with their time budgets
 bench-micro: $(STAMP)

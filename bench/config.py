@@ -1,0 +1,77 @@
+"""What a run is configured with, and the names a contestant's run lives under (topics, Redis keys, group)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO / "bench" / "results"
+RESULTS_CSV = REPO / "bench" / "results.csv"
+RULESETS = REPO / "rulesets"
+RETAILER = "1"
+PARTITIONS = 8
+# What the warehouse reports for a fulfilment, in order (FULFILMENT::HD); each tells the order (ORDER::HD).
+FULFILMENT_STEPS = ("Picking", "Packed", "CourierBooked", "Shipped", "Delivered")
+EVENTS_PER_ORDER = 1 + len(FULFILMENT_STEPS)  # the input per order: CREATE + the warehouse's five steps
+ORDER_FINAL_VERSION = 6  # CREATE + five notifications from the fulfilment (CompleteOrder runs inline)
+FULFILMENT_FINAL_VERSION = 6  # CreateFulfilment + the five warehouse steps
+CONTESTANTS = ("orchestrator", "limit", "naive")
+
+
+def env_batch_size() -> int:
+    """The batch size every batching contestant uses: the worker's own ORCH_BATCH_SIZE (default 500)."""
+    return int(os.environ.get("ORCH_BATCH_SIZE", "500"))
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    orders: int = 20_000
+    rate: float | None = None  # paced input events/s; None: half the orchestrator's preloaded capacity
+    paced_seconds: float = 30.0
+    # paced run: an order's first warehouse step comes this long after its CREATE (the orchestrator must have
+    # appended CreateFulfilment to the partition first, or the step finds no fulfilment), then one per step_gap_s
+    first_step_delay_s: float = 5.0
+    step_gap_s: float = 1.0
+    contestants: tuple[str, ...] = CONTESTANTS
+    quick: bool = False
+    stall_timeout_s: float = 90.0  # no progress for this long fails the run
+    write_csv: bool = True
+
+    @property
+    def label(self) -> str:
+        return "quick" if self.quick else "full"
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One contestant run's private slice of the shared broker and Redis."""
+
+    prefix: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}")
+
+    @property
+    def events_topic(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def audit_topic(self) -> str:
+        return f"{self.prefix}.audit"
+
+    @property
+    def sink_topic(self) -> str:
+        """Where the limit and naive contestants send their one output event per input event."""
+        return f"{self.prefix}.sink"
+
+    @property
+    def topics(self) -> list[str]:
+        return [f"{self.prefix}.{t}" for t in ("events", "audit", "dlq", "webhooks", "sink")]
+
+    @property
+    def key_prefix(self) -> str:
+        return self.prefix
+
+    @property
+    def group(self) -> str:
+        return f"{self.prefix}-group"

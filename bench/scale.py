@@ -1,0 +1,107 @@
+"""Scale mode: the orchestrator over more and more distinct orders (10k -> 1M in the full setting), each step
+on a fresh namespace: the worker's peak RSS and the Redis bytes each completed order leaves behind (state,
+audit streams, applied-event ledger, children index), with one order's keys broken down."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bench.config import EVENTS_PER_ORDER, RETAILER, BenchConfig, Namespace
+from bench.contestants.specs import SPECS
+from bench.load import order_ref, phase1, phase2
+from bench.run import BenchFailure, ContestantRun, offsets, say
+from bench.stack import Servers, create_topics, drop_namespace, redis_used_memory
+
+FULL_STEPS = (10_000, 30_000, 100_000, 300_000, 1_000_000)
+QUICK_STEPS = (300, 1_000)
+MB = 1024 * 1024
+
+
+def scale_steps(max_orders: int, quick: bool) -> list[int]:
+    if quick:
+        return list(QUICK_STEPS)
+    steps = [n for n in FULL_STEPS if n <= max_orders]
+    return steps if steps and steps[-1] == max_orders else [*steps, max_orders]
+
+
+async def key_breakdown(url: str, ns: Namespace, ref: str) -> dict[str, int]:
+    """MEMORY USAGE of each key of one completed order (its root's hash tag), by key kind."""
+    redis = Redis.from_url(url)
+    out: dict[str, int] = {}
+    try:
+        async for key in redis.scan_iter(match=f"{ns.key_prefix}:{{{RETAILER}:ORDER:{ref}}}:*", count=1000):
+            kind = key.decode().split("}:", 1)[1]
+            kind = kind.replace(ref, "<ref>")
+            out[kind] = int(await redis.memory_usage(key) or 0)
+    finally:
+        await redis.aclose()
+    return out
+
+
+async def _step(cfg: BenchConfig, servers: Servers, log_dir: Path, orders: int) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:4].upper()
+    refs = [order_ref(f"{tag}-", i) for i in range(orders)]
+    run = ContestantRun(SPECS["orchestrator"], servers, cfg, log_dir)
+    await create_topics(servers.bootstrap, run.ns)
+    before = await redis_used_memory(servers.redis_url)
+    try:
+        async with offsets(servers.bootstrap, run.ns.group) as off:
+            await run.preloaded_phase(off, f"{orders:,} orders phase 1", phase1(refs))
+            await run.preloaded_phase(off, f"{orders:,} orders phase 2", phase2(refs))
+        after = await redis_used_memory(servers.redis_url)
+        breakdown = await key_breakdown(servers.redis_url, run.ns, refs[len(refs) // 2])
+        say(f"scale {orders:,}: checking every order in Redis")
+        problems = await SPECS["orchestrator"].check(servers, run.ns, refs)
+    finally:
+        run.stop_worker()
+        await drop_namespace(servers, run.ns)
+    wall = sum(p.wall_s for p in run.phases)
+    events = sum(p.events for p in run.phases)
+    step = {"orders": orders, "input_events": orders * EVENTS_PER_ORDER, "events": events,
+            "events_per_s": round(events / wall, 1), "orders_per_s": round(orders / wall, 1),
+            "cpu_us_per_event": round(sum(p.cpu_s for p in run.phases) / events * 1e6, 1),
+            "peak_rss_mb": round(run.peak_rss / MB, 1), "redis_bytes": after - before,
+            "redis_bytes_per_order": round((after - before) / orders), "one_order_keys": breakdown,
+            "check": problems or "ok"}
+    say(f"scale {orders:,}: {step['events_per_s']:,.0f} events/s, worker peak RSS {step['peak_rss_mb']:,.0f} MB, "
+        f"Redis {step['redis_bytes_per_order']:,} bytes/order")
+    return step
+
+
+async def run_scale(cfg: BenchConfig, servers: Servers, log_dir: Path, steps: list[int]) -> dict[str, Any]:
+    say(f"scale steps: {', '.join(f'{n:,}' for n in steps)} orders"
+        + ("" if steps[-1] >= FULL_STEPS[-1] else f" (the full setting goes to {FULL_STEPS[-1]:,}: --max-orders)"))
+    results: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for orders in steps:
+        try:
+            step = await _step(cfg, servers, log_dir, orders)
+        except BenchFailure as exc:
+            failures.append(f"scale {orders:,}: {exc}")
+            say(f"scale {orders:,}: FAILED: {exc}")
+            break
+        results.append(step)
+        if step["check"] != "ok":
+            failures.extend(f"scale {orders:,}: {c}" for c in step["check"])
+    return {"steps": results, "failures": failures, "full_setting_max_orders": FULL_STEPS[-1]}
+
+
+def scale_table(results: dict[str, Any]) -> str:
+    head = f"{'orders':>10}{'events/s':>10}{'CPU µs/ev':>11}{'peak RSS MB':>13}{'Redis B/order':>15}  check"
+    lines = [head, "-" * len(head)]
+    for s in results["steps"]:
+        check = "ok" if s["check"] == "ok" else "FAILED"
+        lines.append(f"{s['orders']:>10,}{s['events_per_s']:>10,.0f}{s['cpu_us_per_event']:>11,.0f}"
+                     f"{s['peak_rss_mb']:>13,.0f}{s['redis_bytes_per_order']:>15,}  {check}")
+    if results["steps"]:
+        keys = results["steps"][-1]["one_order_keys"]
+        lines.append("one completed order's keys (MEMORY USAGE bytes): "
+                     + ", ".join(f"{k} {v:,}" for k, v in sorted(keys.items())))
+    if results["steps"] and results["steps"][-1]["orders"] < results["full_setting_max_orders"]:
+        lines.append(f"(reduced run; the full setting goes to {results['full_setting_max_orders']:,} orders: "
+                     "--max-orders 1000000)")
+    return "\n".join(lines)
