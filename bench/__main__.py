@@ -65,7 +65,7 @@ def _header(mode: str, cfg: BenchConfig) -> dict[str, Any]:
 
 
 def _failures(results: dict[str, Any]) -> list[str]:
-    found = []
+    found: list[str] = []
     for name, r in results.get("contestants", {}).items():
         if r.get("check") != "ok":
             found.extend(f"{name}: {c}" for c in r.get("check", ["no result"]))

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from bench.config import REPO
 

@@ -20,7 +20,7 @@ from bench.contestants.specs import Spec
 from bench.load import Message, paced_schedule, preload, publish_paced
 from bench.proc import WorkerProc
 from bench.stack import Offsets, Servers, first_timestamp, offsets, read_records
-from bench.stats import percentiles
+from bench.stats import percentile, percentiles
 
 POLL_S = 0.1
 PROGRESS_S = 2.0
@@ -47,8 +47,21 @@ class Paced:
     rate: float
     published: int
     latencies_ms: dict[str, float] = field(default_factory=dict)
+    sent_at: dict[str, float] = field(default_factory=dict)
     missing: int = 0
     duplicates: int = 0
+    drain_s: float = 0.0  # from the last publish until the group had committed everything
+
+    def windows(self, seconds: float = 5.0) -> list[dict[str, float]]:
+        """p50/p99 by publish time, ``seconds`` at a time: a worker that does not keep up shows a rising line."""
+        if not self.sent_at:
+            return []
+        first = min(self.sent_at.values())
+        buckets: dict[int, list[float]] = {}
+        for event_id, latency in self.latencies_ms.items():
+            buckets.setdefault(int((self.sent_at[event_id] - first) // seconds), []).append(latency)
+        return [{"from_s": b * seconds, "events": len(v), "p50_ms": round(percentile(sorted(v), 50), 1),
+                 "p99_ms": round(percentile(sorted(v), 99), 1)} for b, v in sorted(buckets.items())]
 
 
 def say(text: str) -> None:
@@ -149,11 +162,17 @@ class ContestantRun:
             self._check_alive("paced")
             await asyncio.sleep(0.5)
         published = publisher.result()
-        await self.wait_drained(off, "paced", before, before + total * self.spec.events_per_input)
-        return await self._latencies(rate, published, since)
+        last_publish = time.time()
+        drained = await self.wait_drained(off, "paced", before, before + total * self.spec.events_per_input)
+        paced = await self._latencies(rate, published, since)
+        paced.drain_s = drained - last_publish
+        trend = " ".join(f"{w['p50_ms']:,.0f}" for w in paced.windows())
+        say(f"{self.spec.name} paced: p50 ms per 5 s of publishing: {trend}; drained {paced.drain_s:.1f}s after "
+            "the last publish")
+        return paced
 
     async def _latencies(self, rate: float, published: dict[str, float], since: float) -> Paced:
-        paced = Paced(rate, len(published))
+        paced = Paced(rate, len(published), sent_at=published)
         marker = self.spec.committed_marker
         async for record in read_records(self.servers.bootstrap, self.output_topic, since):
             value = record.value or b""

@@ -9,7 +9,7 @@ import asyncio
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench.config import PARTITIONS, BenchConfig
 from bench.contestants.specs import SPECS, orchestrator_command
@@ -25,7 +25,7 @@ def _assigned(worker: WorkerProc, topic: str) -> set[int]:
     records = worker.json_logs("partitions_assigned")
     if not records:
         return set()
-    parts = records[-1].get("partitions") or []
+    parts = cast(list[object], records[-1].get("partitions") or [])
     prefix = f"{topic}["
     return {int(p[len(prefix) : -1]) for p in parts if isinstance(p, str) and p.startswith(prefix)}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
@@ -26,7 +26,8 @@ AUDIT_MAXLEN = 1000
 async def process(args: Args, redis: Redis, producer: AIOKafkaProducer, values: list[tuple[bytes, bytes]]) -> None:
     events = [(key, parse(args.prefix, value)) for key, value in values]
     keys = list(dict.fromkeys(e.state_key for _, e in events))
-    states: dict[str, bytes | None] = dict(zip(keys, await redis.mget(keys), strict=True))
+    found = cast(list[bytes | None], await redis.mget(keys))
+    states: dict[str, bytes | None] = dict(zip(keys, found, strict=True))
     out: list[tuple[bytes, Parsed, bytes]] = []
     async with redis.pipeline(transaction=False) as pipe:
         for key, e in events:

@@ -8,7 +8,7 @@ Run by the harness: ``python -m bench.contestants.naive --bootstrap … --redis-
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import faust
 from redis.asyncio import Redis
@@ -34,7 +34,7 @@ def create_app(args: Args) -> faust.App:
         try:
             async for key, value in stream.items():
                 event = parse(args.prefix, value)
-                version, state = next_state(event, await redis.get(event.state_key))
+                version, state = next_state(event, cast(bytes | None, await redis.get(event.state_key)))
                 await redis.set(event.state_key, state)
                 await redis.xadd(event.audit_key, {"r": audit_entry(event, version)}, maxlen=AUDIT_MAXLEN,
                                  approximate=True)
