@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from orchestrator.engine import CompiledWorkflow
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
@@ -19,11 +19,17 @@ class Topic(StrEnum):
     WEBHOOKS = "webhooks"
 
 
-@dataclass(frozen=True, slots=True)
-class OutMessage:
+class OutMessage(NamedTuple):
     topic: Topic
     key: bytes
     value: bytes
+
+
+class OutboxEntry(NamedTuple):
+    """The messages one committed event left in its root's outbox."""
+
+    event_id: str
+    messages: tuple[OutMessage, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,7 @@ class CommitStatus(StrEnum):
 @dataclass(frozen=True, slots=True)
 class CommitResult:
     status: CommitStatus
-    outbox_pending: int  # messages in the root's outbox after this step (ours included when APPLIED)
+    outbox_pending: int  # entries in the root's outbox after this step (ours included when APPLIED and non-empty)
 
 
 class EntityStore(Protocol):
@@ -85,13 +91,13 @@ class EntityStore(Protocol):
         event's step); trimmed like the commit's records. One round trip."""
         ...
 
-    async def outbox(self, root: RootKey) -> list[OutMessage]:
-        """Messages committed for ``root`` and not yet acknowledged as published, oldest first."""
+    async def outbox(self, root: RootKey) -> list[OutboxEntry]:
+        """Entries (the messages of one committed event each) not yet acknowledged as published, oldest first."""
         ...
 
-    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[OutMessage]]]) -> None:
-        """These messages reached Kafka: drop them from the head of each root's outbox, where they still are
-        (another relay may have dropped them already; messages committed since stay)."""
+    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        """The entries of these event ids reached Kafka: drop them from the head of each root's outbox, where
+        they still are (another relay may have dropped them already; entries committed since stay)."""
         ...
 
     async def roots_with_outbox(self) -> list[RootKey]:
@@ -99,8 +105,7 @@ class EntityStore(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """A message for a Kafka topic, named in full (prefix included)."""
 
     topic: str
@@ -130,7 +135,3 @@ class Workflows(Protocol):
 
     def __len__(self) -> int: ...
 
-    def needs_children(self, retailer_id: str, entity_type: str, subtypes: set[str] | None = None) -> bool:
-        """Does any loaded workflow for this retailer and type (and one of ``subtypes``, if given) join on
-        children? Then the worker reads the entity's children index along with its state."""
-        ...

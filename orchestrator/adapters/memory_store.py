@@ -9,11 +9,11 @@ request applied: otherwise the version it expects may have been written by someo
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Sequence
 
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
-from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutMessage
+from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutboxEntry
 
 Slot = tuple[RootKey, str, str]
 
@@ -41,9 +41,9 @@ class MemoryStore:
             raise ValueError("audit_maxlen must be at least 1")
         self.audit_maxlen = audit_maxlen
         self._states: dict[Slot, tuple[int, bytes]] = {}
-        self._audit: dict[Slot, deque[bytes]] = {}
+        self._audit: dict[Slot, deque[tuple[bytes, ...]]] = {}
         self._applied: dict[RootKey, set[str]] = {}
-        self._outbox: dict[RootKey, list[OutMessage]] = {}
+        self._outbox: dict[RootKey, list[OutboxEntry]] = {}
         self._children: dict[Slot, dict[str, str]] = {}
 
     async def close(self) -> None:
@@ -81,9 +81,9 @@ class MemoryStore:
         for parent, child, status in r.child_links:
             self._children.setdefault(_slot(r.root, parent), {})[child] = status
         if r.audit:
-            self._audit.setdefault(slot, deque(maxlen=self.audit_maxlen)).extend(r.audit)
+            self._audit.setdefault(slot, deque(maxlen=self.audit_maxlen)).append(tuple(r.audit))
         if r.outbox:
-            self._outbox.setdefault(r.root, []).extend(r.outbox)
+            self._outbox.setdefault(r.root, []).append(OutboxEntry(r.event_id, tuple(r.outbox)))
         self._applied.setdefault(r.root, set()).add(r.event_id)
         return CommitResult(CommitStatus.APPLIED, self._pending(r.root))
 
@@ -91,22 +91,22 @@ class MemoryStore:
         return len(self._outbox.get(root, ()))
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
-        trail = list(self._audit.get(_slot(root, key), ()))[:limit]
+        trail = [raw for entry in self._audit.get(_slot(root, key), ()) for raw in entry][:limit]
         return [AuditRecord.model_validate_json(raw) for raw in trail]
 
     async def append_audit(self, key: EntityKey, root: RootKey, records: Sequence[bytes]) -> None:
-        if records:
-            self._audit.setdefault(_slot(root, key), deque(maxlen=self.audit_maxlen)).extend(records)
+        trail = self._audit.setdefault(_slot(root, key), deque(maxlen=self.audit_maxlen))
+        trail.extend((record,) for record in records)
 
-    async def outbox(self, root: RootKey) -> list[OutMessage]:
+    async def outbox(self, root: RootKey) -> list[OutboxEntry]:
         return list(self._outbox.get(root, ()))
 
-    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[OutMessage]]]) -> None:
-        for root, msgs in published:
+    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        for root, event_ids in published:
             box = self._outbox.get(root)
-            left = Counter(msgs)
-            while box and left[box[0]] > 0:
-                left[box.pop(0)] -= 1
+            done = set(event_ids)
+            while box and box[0].event_id in done:
+                box.pop(0)
             if box is not None and not box:
                 del self._outbox[root]
 

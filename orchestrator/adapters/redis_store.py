@@ -4,8 +4,11 @@ Keys (``P`` is the prefix, ``T`` the root's tag ``retailer:TYPE:ref``):
 
 - ``P:{T}:e:TYPE:REF``      entity state, ``b"<version>|" + entity JSON``
 - ``P:{T}:applied``         SET of applied event ids, expiring ``dedup_ttl_s`` after the root's last commit
-- ``P:{T}:audit:TYPE:REF``  STREAM of audit records (field ``r``), trimmed to about ``audit_maxlen``
-- ``P:{T}:outbox``          LIST of messages to publish (see :func:`encode_message`); gone when empty
+- ``P:{T}:audit:TYPE:REF``  STREAM, one entry per event (field ``a``: a JSON array of its audit records;
+                            ``r``: one record appended later, e.g. a webhook's outcome), about ``audit_maxlen``
+- ``P:{T}:outbox``          LIST, one element per committed event: its messages (:func:`encode_entry`);
+                            gone when empty
+- ``P:{T}:children:TYPE:REF`` HASH of the entity's children's statuses by ``TYPE:REF``
 
 A commit is one pipeline of EVALSHA calls of ``commit.lua``, with the semantics of the in-memory reference
 store (chained commits included, see :mod:`orchestrator.adapters.memory_store`).
@@ -18,43 +21,64 @@ from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any, cast
 
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from orchestrator.adapters.memory_store import builds_on
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
-from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutMessage, Topic
+from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutboxEntry, OutMessage, Topic
 
 COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
 COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
 STATUS_BY_CODE = (CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT)
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
-# Pop the outbox's head only while it is one of the published messages: another relay may have trimmed
-# them already, and a message committed since must stay until it is published.
+AUDIT_LIST = TypeAdapter(list[AuditRecord])
+# For each outbox key, pop the head only while it is an entry of a published event (entries start with
+# "<event id>|"): another relay may have trimmed them already, and an entry committed since must stay.
+# ARGV: for each key in KEYS, the number of its published event ids, then those ids.
 ACK_SCRIPT = """
-local left = {}
-for i = 1, #ARGV do left[ARGV[i]] = (left[ARGV[i]] or 0) + 1 end
-local removed = 0
-while true do
-  local head = redis.call('LINDEX', KEYS[1], 0)
-  if not head or not left[head] or left[head] == 0 then return removed end
-  left[head] = left[head] - 1
-  redis.call('LPOP', KEYS[1])
-  removed = removed + 1
+local removed, at = 0, 1
+for k = 1, #KEYS do
+  local done, n = {}, tonumber(ARGV[at])
+  for i = at + 1, at + n do done[ARGV[i]] = true end
+  at = at + n + 1
+  while true do
+    local head = redis.call('LINDEX', KEYS[k], 0)
+    if not head or not done[string.match(head, '^([^|]*)|')] then break end
+    redis.call('LPOP', KEYS[k])
+    removed = removed + 1
+  end
 end
+return removed
 """
 GLOB_SPECIALS = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 
 
-def encode_message(message: OutMessage) -> bytes:
-    """``topic|len(key)|`` followed by the key and the value bytes, unescaped."""
-    return b"%s|%d|%s%s" % (message.topic.value.encode(), len(message.key), message.key, message.value)
+_TOPIC_BYTES = {topic: topic.value.encode() for topic in Topic}
 
 
-def decode_message(raw: bytes) -> OutMessage:
-    topic, key_len, rest = raw.split(b"|", 2)
-    size = int(key_len)
-    return OutMessage(Topic(topic.decode()), rest[:size], rest[size:])
+def encode_entry(event_id: str, messages: Sequence[OutMessage]) -> bytes:
+    """``<event id>|`` then each message as ``topic|len(key)|len(value)|`` followed by its key and value bytes."""
+    parts = [event_id.encode(), b"|"]
+    for m in messages:
+        parts.append(b"%s|%d|%d|" % (_TOPIC_BYTES[m.topic], len(m.key), len(m.value)))
+        parts.append(m.key)
+        parts.append(m.value)
+    return b"".join(parts)
+
+
+def decode_entry(raw: bytes) -> OutboxEntry:
+    event_id, _, raw = raw.partition(b"|")
+    messages, at = [], 0
+    while at < len(raw):
+        topic, key_len, value_len, _ = raw[at:at + 64].split(b"|", 3)
+        at += len(topic) + len(key_len) + len(value_len) + 3
+        key_end = at + int(key_len)
+        value_end = key_end + int(value_len)
+        messages.append(OutMessage(Topic(topic.decode()), raw[at:key_end], raw[key_end:value_end]))
+        at = value_end
+    return OutboxEntry(event_id.decode(), tuple(messages))
 
 
 def decode_state(raw: bytes) -> Entity:
@@ -63,6 +87,13 @@ def decode_state(raw: bytes) -> Entity:
     entity = Entity.model_validate_json(body)
     version = int(head)
     return entity if entity.version == version else entity.model_copy(update={"version": version})
+
+
+def audit_records(fields: dict[bytes, bytes]) -> list[AuditRecord]:
+    """The records of one audit stream entry: an event's (``a``, a JSON array) or one appended later (``r``)."""
+    if b"a" in fields:
+        return AUDIT_LIST.validate_json(fields[b"a"])
+    return [AuditRecord.model_validate_json(fields[b"r"])]
 
 
 def _glob(text: str) -> str:
@@ -147,6 +178,7 @@ class RedisStore:
         return [{k.decode(): v.decode() for k, v in reply.items()} for reply in replies]
 
     async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
+        """(Not on the worker's path: the commit step deduplicates; for inspection and tests.)"""
         by_root: dict[RootKey, list[int]] = {}
         for i, (root, _) in enumerate(events):
             by_root.setdefault(root, []).append(i)
@@ -188,13 +220,11 @@ class RedisStore:
                 *links]
 
     def _commit_args(self, r: CommitRequest, base: str) -> list[bytes | str | int]:
-        head: list[bytes | str | int] = [
-            r.event_id, base, r.expected_version, self.dedup_ttl_s, self.audit_maxlen,
-            0 if r.entity is None else 1, len(r.audit), len(r.child_links),
-        ]
-        entity = [] if r.entity is None else [r.entity]
+        audit = b"[" + b",".join(r.audit) + b"]" if r.audit else b""
+        outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
         links = [part for _, child, status in r.child_links for part in (child, status)]
-        return [*head, *entity, *links, *r.audit, *map(encode_message, r.outbox)]
+        return [r.event_id, base, r.expected_version, self.dedup_ttl_s, self.audit_maxlen, r.entity or b"", audit,
+                outbox, *links]
 
     @staticmethod
     def _result(reply: Any) -> CommitResult:
@@ -206,7 +236,7 @@ class RedisStore:
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
         entries = cast(list[tuple[bytes, dict[bytes, bytes]]],
                        await self.redis.xrange(self.keys.audit(root, key), count=limit))
-        return [AuditRecord.model_validate_json(fields[b"r"]) for _, fields in entries]
+        return [record for _, fields in entries for record in audit_records(fields)][:limit]
 
     async def append_audit(self, key: EntityKey, root: RootKey, records: Sequence[bytes]) -> None:
         if not records:
@@ -217,18 +247,19 @@ class RedisStore:
                 pipe.xadd(name, {"r": record}, maxlen=self.audit_maxlen, approximate=True)
             await pipe.execute()
 
-    async def outbox(self, root: RootKey) -> list[OutMessage]:
+    async def outbox(self, root: RootKey) -> list[OutboxEntry]:
         raw = cast(list[bytes], await self.redis.lrange(self.keys.outbox(root), 0, -1))
-        return [decode_message(item) for item in raw]
+        return [decode_entry(item) for item in raw]
 
-    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[OutMessage]]]) -> None:
-        todo = [(root, msgs) for root, msgs in published if msgs]
+    async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        todo = [(root, event_ids) for root, event_ids in published if event_ids]
         if not todo:
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for root, msgs in todo:
-                pipe.eval(ACK_SCRIPT, 1, self.keys.outbox(root), *map(encode_message, msgs))
-            await pipe.execute()
+        args: list[str | int] = []
+        for _, event_ids in todo:
+            args.append(len(event_ids))
+            args.extend(event_ids)
+        await self.redis.eval(ACK_SCRIPT, len(todo), *(self.keys.outbox(root) for root, _ in todo), *args)
 
     async def roots_with_outbox(self) -> list[RootKey]:
         found: dict[RootKey, None] = {}

@@ -26,6 +26,7 @@ from faust.web import View
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from orchestrator.adapters.redis_store import audit_records
 from orchestrator.app.settings import Settings
 from orchestrator.engine.report import build_report
 from orchestrator.model import AuditRecord, Entity, EntityKey, Event, RootKey
@@ -145,7 +146,7 @@ async def wait_for_report(redis: Redis, stream: str, event_id: str, after: bytes
         if not entries:
             continue
         after = entries[-1][0]
-        records.extend(AuditRecord.model_validate_json(fields[b"r"]) for _, fields in entries)
+        records.extend(record for _, fields in entries for record in audit_records(fields))
         report = build_report(records, event_id)
         if report is not None:
             return report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -110,17 +109,14 @@ class BatchProcessor:
 
     async def _plan(self, pending: list[tuple[Incoming, Event]], dead: list[Record]) -> list[_Planned]:
         keys = list(dict.fromkeys((e.entity_key, e.root_key) for _, e in pending))
-        states, seen, children = await asyncio.gather(
-            self.store.load([k for k, _ in keys], [r for _, r in keys]),
-            self.store.seen([(e.root_key, e.id) for _, e in pending]),
-            self._children(pending),
-        )
+        states = await self.store.load([k for k, _ in keys], [r for _, r in keys])
         working: dict[EntityKey, Entity | None] = {k: s for (k, _), s in zip(keys, states, strict=True)}
+        children = await self._children(pending, working)
         applied: set[str] = set()
         planned: list[_Planned] = []
         now = self.clock()
-        for (message, event), was_seen in zip(pending, seen, strict=True):
-            if was_seen or event.id in applied:
+        for message, event in pending:  # an event applied before is refused by the commit step itself
+            if event.id in applied:
                 self.relay.check_root(event.root_key)
                 planned.append(_Planned(message, event))
                 continue
@@ -135,17 +131,22 @@ class BatchProcessor:
             planned.append(_Planned(message, event, commit_request(decision), decision))
         return planned
 
-    async def _children(self, pending: list[tuple[Incoming, Event]]) -> dict[EntityKey, dict[str, str]]:
-        """Children's statuses of the entities whose workflow joins on them (IfAllChildren), else nothing."""
+    async def _children(
+        self, pending: list[tuple[Incoming, Event]], working: dict[EntityKey, Entity | None]
+    ) -> dict[EntityKey, dict[str, str]]:
+        """Children's statuses of the entities whose event can reach a join (IfAllChildren); one round trip,
+        only when the batch has such events."""
         wanted = list(dict.fromkeys(
-            (e.entity_key, e.root_key) for _, e in pending if self._may_join(e)
+            (e.entity_key, e.root_key) for _, e in pending if self._may_join(e, working.get(e.entity_key))
         ))
+        if not wanted:
+            return {}
         found = await self.store.children([k for k, _ in wanted], [r for _, r in wanted])
         return {k: c for (k, _), c in zip(wanted, found, strict=True)}
 
-    def _may_join(self, event: Event) -> bool:
-        subtypes = {event.entity_subtype} if event.entity_subtype else None
-        return self.workflows.needs_children(event.retailer_id, event.entity_type, subtypes)
+    def _may_join(self, event: Event, entity: Entity | None) -> bool:
+        workflow = self._workflow_for(event, entity)
+        return workflow is not None and workflow.joins_on(event.name)
 
     def _decide(
         self, message: Incoming, event: Event, entity: Entity | None, now: datetime, *, dead: list[Record],

@@ -18,7 +18,7 @@ from orchestrator.ports import (
     CommitResult,
     CommitStatus,
     EntityStore,
-    OutMessage,
+    OutboxEntry,
     Publisher,
     Record,
     Topic,
@@ -32,14 +32,14 @@ class Relay:
         self.store = store
         self.publisher = publisher
         self.topic_names = topic_names
-        self._ours: dict[RootKey, list[OutMessage]] = {}
+        self._ours: dict[RootKey, list[OutboxEntry]] = {}
         self._pending: dict[RootKey, int] = {}
         self._unknown: set[RootKey] = set()
 
     def track(self, request: CommitRequest, result: CommitResult) -> None:
         """Remember what a commit left in its root's outbox."""
-        if result.status is CommitStatus.APPLIED:
-            self._ours.setdefault(request.root, []).extend(request.outbox)
+        if result.status is CommitStatus.APPLIED and request.outbox:
+            self._ours.setdefault(request.root, []).append(OutboxEntry(request.event_id, tuple(request.outbox)))
         if result.status is not CommitStatus.CONFLICT:
             self._pending[request.root] = result.outbox_pending
 
@@ -66,12 +66,14 @@ class Relay:
             log.info("outbox_swept", roots=len(roots), messages=published)
         return published
 
-    async def _publish(self, outboxes: Mapping[RootKey, Sequence[OutMessage]]) -> int:
+    async def _publish(self, outboxes: Mapping[RootKey, Sequence[OutboxEntry]]) -> int:
         if not outboxes:
             return 0
+        names = self.topic_names
         records = [
-            Record(self.topic_names[m.topic], m.key, m.value) for msgs in outboxes.values() for m in msgs
+            Record(names[m.topic], m.key, m.value)
+            for entries in outboxes.values() for entry in entries for m in entry.messages
         ]
         await self.publisher.publish(records)
-        await self.store.ack_outbox(list(outboxes.items()))
+        await self.store.ack_outbox([(root, [e.event_id for e in entries]) for root, entries in outboxes.items()])
         return len(records)

@@ -7,6 +7,7 @@ and since events are keyed by root entity, each entity's events stay in one work
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import faust
@@ -128,9 +129,19 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
     return app
 
 
+def tune_gc() -> None:
+    """The worker allocates many short-lived objects per event while holding a large, stable heap (workflows,
+    models, Faust): the default GC thresholds make it re-scan that heap every few hundred allocations.
+    Freezing what start-up built and collecting less often cut CPU per event by about a quarter."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def run_worker(settings: Settings, workflows: Workflows | None = None) -> None:
     """Run a worker in this process until SIGINT/SIGTERM."""
     app = create_app(settings, workflows)
+    tune_gc()
     worker = faust.Worker(app, loglevel=settings.framework_log_level.lower().replace("warning", "warn"),
                           redirect_stdouts=False, quiet=True)
     worker.execute_from_commandline()

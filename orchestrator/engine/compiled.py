@@ -44,6 +44,7 @@ class CompiledRuleset:
     definition: Ruleset
     rules: tuple[CompiledRule, ...]
     condition: Condition | None = None
+    statuses: frozenset[str] | None = None  # the trigger statuses; None: any status
 
     @property
     def is_else(self) -> bool:
@@ -68,9 +69,15 @@ class CompiledWorkflow:
     def name(self) -> str:
         return self.definition.display_name
 
+    _joining: frozenset[str] = field(default=frozenset(), repr=False)
+
     @property
     def needs_children(self) -> bool:
-        return any(getattr(r.rule, "needs_children", False) for rs in self.rulesets for r in rs.rules)
+        return bool(self._joining)
+
+    def joins_on(self, event_name: str) -> bool:
+        """Can this event (directly or through inline events) reach a rule that reads the children?"""
+        return event_name in self._joining
 
     def match(
         self, event_name: str, event_type: str, entity_type: str, entity_subtype: str, status: str
@@ -80,8 +87,7 @@ class CompiledWorkflow:
         return [
             rs
             for rs in self._by_event.get((event_name, entity_type), ())
-            if rs.accepts(entity_subtype, event_type)
-            and (not rs.definition.triggers or status in rs.definition.trigger_statuses)
+            if (rs.statuses is None or status in rs.statuses) and rs.accepts(entity_subtype, event_type)
         ]
 
 
@@ -97,7 +103,30 @@ def compile_workflow(definition: WorkflowDefinition, registry: RuleRegistry) -> 
     by_event: dict[tuple[str, str], list[CompiledRuleset]] = defaultdict(list)
     for rs in rulesets:
         by_event[(rs.definition.name, rs.definition.type)].append(rs)
-    return CompiledWorkflow(definition, rulesets, {k: tuple(v) for k, v in by_event.items()})
+    return CompiledWorkflow(definition, rulesets, {k: tuple(v) for k, v in by_event.items()}, _joining(rulesets))
+
+
+def _joining(rulesets: tuple[CompiledRuleset, ...]) -> frozenset[str]:
+    """Event names whose rulesets reach a children-reading rule, directly or via inline events (a rule that
+    cannot name its inline events, like code, is assumed to reach every ruleset)."""
+    direct = {rs.definition.name for rs in rulesets if any(getattr(r.rule, "needs_children", False) for r in rs.rules)}
+    if not direct:
+        return frozenset()
+    sends: dict[str, set[str] | None] = {}
+    for rs in rulesets:
+        known = sends.setdefault(rs.definition.name, set())
+        for r in rs.rules:
+            names = r.rule.inline_events()
+            if names is None or known is None:
+                sends[rs.definition.name] = known = None
+            else:
+                known.update(names)
+    joining = set(direct)
+    while True:
+        grown = {name for name, targets in sends.items() if targets is None or targets & joining} | joining
+        if grown == joining:
+            return frozenset(joining)
+        joining = grown
 
 
 def _compile_ruleset(
@@ -119,7 +148,8 @@ def _compile_ruleset(
             _check_statuses(compiled, declared, ruleset.type, (*at, "rules", r), issues)
         rules.append(compiled)
     ordered = _ordered(ruleset.rules, ids, rules, at, issues)
-    return CompiledRuleset(index, ruleset, ordered, condition)
+    statuses = frozenset(ruleset.trigger_statuses) if ruleset.triggers else None
+    return CompiledRuleset(index, ruleset, ordered, condition, statuses)
 
 
 def _ordered(

@@ -71,7 +71,7 @@ class AuditEntry(NamedTuple):
         wire = {
             "at": self.at, "eventId": self.event_id, "eventName": self.event_name, "retailerId": self.retailer_id,
             "entityType": self.entity_type, "entityRef": self.entity_ref, "rootEntityType": self.root_entity_type,
-            "rootEntityRef": self.root_entity_ref, "category": self.category.value, "status": self.status.value,
+            "rootEntityRef": self.root_entity_ref, "category": self.category, "status": self.status,
             "name": self.name, "message": self.message, "data": self.data,
         }
         if self.duration_us is not None:

@@ -87,6 +87,11 @@ class Rule(ABC, Generic[P]):
     def run(self, ctx: RuleContext) -> Sequence[Action]:
         """Decide what to change; must not do I/O or keep state between calls."""
 
+    def inline_events(self) -> Iterable[str] | None:
+        """Names of the events this rule may send to its own entity (inline); None when it cannot say (code,
+        plugins) — then the engine assumes it may send any."""
+        return None
+
     def statuses_referenced(self) -> Iterable[str]:
         """Statuses this rule can move an entity to, checked against the workflow's declared statuses."""
         return ()

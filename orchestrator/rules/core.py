@@ -29,6 +29,9 @@ class SetState(Rule[SetStateProps]):
     def statuses_referenced(self) -> Iterable[str]:
         return (self.props.status,)
 
+    def inline_events(self) -> Iterable[str]:
+        return ()
+
 
 class SendEventProps(RuleProps):
     event_name: str = Field(min_length=1, description="Name of the event to send.")
@@ -87,6 +90,9 @@ class SendEvent(Rule[SendEventProps]):
             ),
         )
 
+    def inline_events(self) -> Iterable[str]:
+        return () if self.props.entity_type else (self.props.event_name,)
+
     def _target(self, ctx: RuleContext) -> EventTarget | None:
         if self._ref is None or self.props.entity_type is None:
             return None
@@ -109,6 +115,9 @@ class SetAttributes(Rule[SetAttributesProps]):
     """Set entity attributes from the event's attributes and/or literal values (literals win)."""
 
     Props = SetAttributesProps
+
+    def inline_events(self) -> Iterable[str]:
+        return ()
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
         source = ctx.event.attributes

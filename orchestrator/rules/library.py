@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
@@ -45,6 +45,9 @@ class SetContext(Rule[SetContextProps]):
 
     Props = SetContextProps
 
+    def inline_events(self) -> Iterable[str]:
+        return ()
+
     def __init__(self, props: SetContextProps) -> None:
         super().__init__(props)
         self._values = TemplateMap(props.values)
@@ -74,6 +77,9 @@ class CreateChild(Rule[CreateChildProps]):
     """Create child entities under the same root, linked to this one; each starts its own workflow."""
 
     Props = CreateChildProps
+
+    def inline_events(self) -> Iterable[str]:
+        return ()
 
     def __init__(self, props: CreateChildProps) -> None:
         super().__init__(props)
@@ -109,6 +115,9 @@ class ForEach(Rule[ForEachProps]):
     """Send one event per element of a list: one per order line, one per child…"""
 
     Props = ForEachProps
+
+    def inline_events(self) -> Iterable[str]:
+        return () if self.props.entity_type else (self.props.event_name,)
 
     def __init__(self, props: ForEachProps) -> None:
         super().__init__(props)
@@ -154,6 +163,9 @@ class SendEventToParent(Rule[SendEventToParentProps]):
 
     Props = SendEventToParentProps
 
+    def inline_events(self) -> Iterable[str]:
+        return ()
+
     def __init__(self, props: SendEventToParentProps) -> None:
         super().__init__(props)
         self._attributes = TemplateMap(props.attributes)
@@ -182,6 +194,9 @@ class IfAllChildren(Rule[IfAllChildrenProps]):
     Props = IfAllChildrenProps
     needs_children: ClassVar[bool] = True
 
+    def inline_events(self) -> Iterable[str]:
+        return tuple(name for name in (self.props.event_name, self.props.otherwise) if name)
+
     def run(self, ctx: RuleContext) -> Sequence[Action]:
         prefix = f"{self.props.child_type}:" if self.props.child_type else ""
         statuses = [s for k, s in ctx.children.items() if k.startswith(prefix)]
@@ -202,6 +217,9 @@ class Log(Rule[LogProps]):
     """Write a custom audit record."""
 
     Props = LogProps
+
+    def inline_events(self) -> Iterable[str]:
+        return ()
 
     def __init__(self, props: LogProps) -> None:
         super().__init__(props)
@@ -227,6 +245,9 @@ class Webhook(Rule[WebhookProps]):
 
     Props = WebhookProps
 
+    def inline_events(self) -> Iterable[str]:
+        return ()
+
     def __init__(self, props: WebhookProps) -> None:
         super().__init__(props)
         self._url = Template(props.url)
@@ -246,6 +267,9 @@ class Fail(Rule[FailProps]):
     """Fail the event on purpose: the entity stays as it was and the audit records the message."""
 
     Props = FailProps
+
+    def inline_events(self) -> Iterable[str]:
+        return ()
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
         raise BusinessError(Template(self.props.message).render(ctx.scope))

@@ -58,7 +58,6 @@ class WorkflowRegistry:
         self._workflows: dict[WorkflowKey, CompiledWorkflow] = {}
         self._sources: dict[WorkflowKey, str] = {}
         self._latest: dict[WorkflowIdentity, WorkflowKey] = {}
-        self._joins: set[WorkflowIdentity] = set()
         for item in workflows:
             workflow, source = item if isinstance(item, tuple) else (item, None)
             self.add(workflow, source)
@@ -74,16 +73,6 @@ class WorkflowRegistry:
         latest = self._latest.get(key.identity)
         if latest is None or version_order(key.version) > version_order(latest.version):
             self._latest[key.identity] = key
-        if workflow.needs_children:
-            self._joins.add(key.identity)
-
-    def needs_children(self, retailer_id: str, entity_type: str, subtypes: set[str] | None = None) -> bool:
-        """Does a workflow of this retailer and type (of one of ``subtypes``, if given) join on children?"""
-        return any(
-            j.retailer_id == retailer_id and j.entity_type == entity_type
-            and (subtypes is None or j.entity_subtype in subtypes)
-            for j in self._joins
-        )
 
     def lookup(
         self, retailer_id: str, entity_type: str, entity_subtype: str, version: str | None = None
