@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(default=500, ge=1, description="Most events processed in one batch")
     batch_wait_ms: int = Field(default=10, ge=0, description="Longest wait to fill a batch")
+    fetch_wait_ms: int = Field(
+        default=10, ge=1, description="Longest a fetch waits at the broker for data (a floor under latency)"
+    )
     key_prefix: str = Field(default="orch", description="Prefix of every Redis key")
     audit_maxlen: int = Field(default=1000, ge=1, description="Audit records kept per entity (approximate)")
     dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="How long applied event ids are remembered")

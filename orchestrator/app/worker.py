@@ -17,6 +17,7 @@ from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.app.api import install_api
 from orchestrator.app.codec import Incoming
+from orchestrator.app.faust_tuning import set_fetch_max_wait
 from orchestrator.app.processor import BatchProcessor
 from orchestrator.app.settings import Settings
 from orchestrator.app.webhooks import install_webhook_agent
@@ -77,6 +78,7 @@ def _incoming(event: Any) -> Incoming:
 def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.App:
     """Build the Faust app; workflow files are loaded (and refused whole if any is bad) before it starts."""
     workflows = workflows if workflows is not None else load_workflows(settings.rulesets, discover_rules())
+    set_fetch_max_wait(settings.fetch_wait_ms)
     runtime = Runtime(settings, workflows)
     app = faust.App(
         settings.consumer_group,
