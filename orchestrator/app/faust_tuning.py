@@ -11,18 +11,15 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-_factory = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
-_fetch_wait_ms = 1500
+_FACTORY = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
 
 
 def set_fetch_max_wait(ms: int) -> None:
     """Every worker consumer created from now on waits at most ``ms`` for a fetch to fill."""
-    global _fetch_wait_ms
-    _fetch_wait_ms = ms
-    faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
 
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = _FACTORY(self, transport)
+        consumer._fetch_max_wait_ms = ms  # read when the consumer starts its fetcher
+        return consumer
 
-def _create_worker_consumer(self: Any, transport: Any) -> Any:
-    consumer = _factory(self, transport)
-    consumer._fetch_max_wait_ms = _fetch_wait_ms  # read when the consumer starts its fetcher
-    return consumer
+    faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
