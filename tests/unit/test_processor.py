@@ -39,9 +39,6 @@ class OneWorkflow:
     def __len__(self) -> int:
         return 1
 
-    def needs_children(self, retailer_id: str, entity_type: str, subtypes: set[str] | None = None) -> bool:
-        return self.workflow.needs_children
-
 
 class RecordingPublisher:
     """Keeps what was published; can be told to fail, as a broker outage would."""
