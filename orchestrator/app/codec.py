@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from orchestrator.engine import Decision
 from orchestrator.model import Event
-from orchestrator.ports import CommitRequest, OutMessage, Topic
+from orchestrator.ports import CommitRequest, OutMessage, Record, Topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,18 @@ class BadInput(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def dead_letter(topic: str, message: Incoming, reason: str, detail: str) -> Record:
+    """The original bytes, with why (a stable ``reason`` code and a message) and where they came from."""
+    headers = (
+        ("orch.error.reason", reason.encode()),
+        ("orch.error.message", detail.encode()),
+        ("orch.source.topic", message.topic.encode()),
+        ("orch.source.partition", str(message.partition).encode()),
+        ("orch.source.offset", str(message.offset).encode()),
+    )
+    return Record(topic, message.key, message.value or b"", headers)
 
 
 def parse_event(value: bytes | None) -> Event:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from orchestrator.app.codec import BadInput, Incoming, commit_request, parse_event
+from orchestrator.app.codec import BadInput, Incoming, commit_request, dead_letter, parse_event
 from orchestrator.app.relay import Relay
 from orchestrator.engine import CompiledWorkflow, Decision, decide
 from orchestrator.model import Entity, EntityKey, Event, Outcome, RootKey
@@ -181,14 +181,7 @@ class BatchProcessor:
     def _dead_letter(self, message: Incoming, reason: str, detail: str) -> Record:
         log.warning("dead_letter", reason=reason, detail=detail, topic=message.topic,
                     partition=message.partition, offset=message.offset)
-        headers = (
-            ("orch.error.reason", reason.encode()),
-            ("orch.error.message", detail.encode()),
-            ("orch.source.topic", message.topic.encode()),
-            ("orch.source.partition", str(message.partition).encode()),
-            ("orch.source.offset", str(message.offset).encode()),
-        )
-        return Record(self.dlq_topic, message.key, message.value or b"", headers)
+        return dead_letter(self.dlq_topic, message, reason, detail)
 
     @staticmethod
     def _log_outcome(decision: Decision) -> None:

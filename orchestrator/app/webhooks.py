@@ -38,7 +38,7 @@ from pydantic.alias_generators import to_camel
 
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.webhook_sender import Delivery, RetryPolicy, WebhookSender, not_sent
-from orchestrator.app.codec import BadInput, Incoming
+from orchestrator.app.codec import BadInput, Incoming, dead_letter
 from orchestrator.app.settings import Settings
 from orchestrator.model import AuditRecord, Category, EntityKey, Outcome, RootKey
 from orchestrator.ports import EntityStore, Publisher, Record
@@ -134,17 +134,6 @@ def env_secrets(settings: Settings) -> SecretLookup:
 def missing_secret(job: WebhookJob) -> Delivery:
     return not_sent(job.url, f"the signing secret is not set; set the environment variable {job.secret_env} on "
                              "the workers (the Webhook rule's secretEnv names it) — unsigned calls are never sent")
-
-
-def dead_letter(topic: str, message: Incoming, reason: str, detail: str) -> Record:
-    headers = (
-        ("orch.error.reason", reason.encode()),
-        ("orch.error.message", detail.encode()),
-        ("orch.source.topic", message.topic.encode()),
-        ("orch.source.partition", str(message.partition).encode()),
-        ("orch.source.offset", str(message.offset).encode()),
-    )
-    return Record(topic, message.key, message.value or b"", headers)
 
 
 def utc_now() -> datetime:
