@@ -58,7 +58,10 @@ async def _step(cfg: BenchConfig, servers: Servers, log_dir: Path, orders: int) 
         problems = await SPECS["orchestrator"].check(servers, run.ns, refs)
     finally:
         run.stop_worker()
+    try:
         await drop_namespace(servers, run.ns)
+    except Exception as exc:  # cleaning up must not lose the step's result
+        say(f"scale {orders:,}: could not drop {run.ns.prefix}: {type(exc).__name__}: {exc}")
     wall = sum(p.wall_s for p in run.phases)
     events = sum(p.events for p in run.phases)
     step = {"orders": orders, "input_events": orders * EVENTS_PER_ORDER, "events": events,
