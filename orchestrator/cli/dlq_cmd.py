@@ -50,9 +50,13 @@ async def read_dlq(settings: Settings, timeout_s: float) -> list[dict[str, Any]]
         entries: list[dict[str, Any]] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while loop.time() < deadline and await _behind(consumer, tps, ends):
-            batches = await consumer.getmany(timeout_ms=200)
+        # Some brokers (Tansu) report the end as the last batch's start + 1: reaching it is not the end, so
+        # read on until a poll past it comes back empty.
+        while loop.time() < deadline:
+            batches = await consumer.getmany(timeout_ms=300)
             entries.extend(_entry(m) for ms in batches.values() for m in ms)
+            if not batches and not await _behind(consumer, tps, ends):
+                break
         return entries
     finally:
         await consumer.stop()
