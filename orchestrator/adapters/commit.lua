@@ -2,7 +2,7 @@
 -- KEYS: state, applied, outbox, audit, then one children-index hash per child link
 -- ARGV: event_id, builds_on, expected_version, dedup_ttl_s, audit_maxlen, entity ('' = leave the state),
 --       audit (a JSON array of the event's records, '' = none), outbox entry ('' = none),
---       then the child links (field, status for each)
+--       audit_retention_s (0 = no expiry), then the child links (field, status for each)
 -- builds_on: the event (earlier in the same pipeline) whose write this request was decided on, or ''.
 -- Returns {code, outbox length}: code 0 = applied, 1 = duplicate, 2 = conflict.
 local state_key, applied_key, outbox_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -25,6 +25,9 @@ if ARGV[6] ~= '' then
 end
 if ARGV[7] ~= '' then
   redis.call('XADD', audit_key, 'MAXLEN', '~', ARGV[5], '*', 'a', ARGV[7])
+  if ARGV[9] ~= '0' then
+    redis.call('EXPIRE', audit_key, tonumber(ARGV[9]))
+  end
 end
 local pending
 if ARGV[8] ~= '' then
@@ -33,7 +36,7 @@ else
   pending = redis.call('LLEN', outbox_key)
 end
 for i = 1, #KEYS - 4 do
-  redis.call('HSET', KEYS[4 + i], ARGV[7 + 2 * i], ARGV[8 + 2 * i])
+  redis.call('HSET', KEYS[4 + i], ARGV[8 + 2 * i], ARGV[9 + 2 * i])
 end
 
 redis.call('SADD', applied_key, event_id)

@@ -6,6 +6,7 @@ Keys (``P`` is the prefix, ``T`` the root's tag ``retailer:TYPE:ref``):
 - ``P:{T}:applied``         SET of applied event ids, expiring ``dedup_ttl_s`` after the root's last commit
 - ``P:{T}:audit:TYPE:REF``  STREAM, one entry per event (field ``a``: a JSON array of its audit records;
                             ``r``: one record appended later, e.g. a webhook's outcome), about ``audit_maxlen``
+                            entries, expiring ``audit_retention_s`` after the entity's last event (0: never)
 - ``P:{T}:outbox``          LIST, one element per committed event: its messages (:func:`encode_entry`);
                             gone when empty
 - ``P:{T}:children:TYPE:REF`` HASH of the entity's children's statuses by ``TYPE:REF``
@@ -33,6 +34,7 @@ COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
 COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
 STATUS_BY_CODE = (CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT)
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
+DEFAULT_AUDIT_RETENTION_S = 7 * 24 * 3600
 AUDIT_LIST = TypeAdapter(list[AuditRecord])
 # For each outbox key, pop the head only while it is an entry of a published event (entries start with
 # "<event id>|"): another relay may have trimmed them already, and an entry committed since must stay.
@@ -144,9 +146,10 @@ class RedisStore:
     """Entity state, applied-event ledger, audit streams and outboxes in Redis (``redis.asyncio``)."""
 
     def __init__(self, client: Redis, *, prefix: str = "orch", audit_maxlen: int = 1000,
-                 dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S) -> None:
-        if audit_maxlen < 1 or dedup_ttl_s < 1:
-            raise ValueError("audit_maxlen and dedup_ttl_s must be at least 1")
+                 dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S, audit_retention_s: int = DEFAULT_AUDIT_RETENTION_S) -> None:
+        if audit_maxlen < 1 or dedup_ttl_s < 1 or audit_retention_s < 0:
+            raise ValueError("audit_maxlen and dedup_ttl_s must be at least 1, audit_retention_s at least 0")
+        self.audit_retention_s = audit_retention_s
         self.redis = client
         self.keys = KeyLayout(prefix)
         self.audit_maxlen = audit_maxlen
@@ -154,9 +157,11 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "orch", audit_maxlen: int = 1000,
-                 dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S) -> RedisStore:
+                 dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S,
+                 audit_retention_s: int = DEFAULT_AUDIT_RETENTION_S) -> RedisStore:
         client = Redis.from_url(url, decode_responses=False)
-        return cls(client, prefix=prefix, audit_maxlen=audit_maxlen, dedup_ttl_s=dedup_ttl_s)
+        return cls(client, prefix=prefix, audit_maxlen=audit_maxlen, dedup_ttl_s=dedup_ttl_s,
+                   audit_retention_s=audit_retention_s)
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -224,7 +229,7 @@ class RedisStore:
         outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
         links = [part for _, child, status in r.child_links for part in (child, status)]
         return [r.event_id, base, r.expected_version, self.dedup_ttl_s, self.audit_maxlen, r.entity or b"", audit,
-                outbox, *links]
+                outbox, self.audit_retention_s, *links]
 
     @staticmethod
     def _result(reply: Any) -> CommitResult:
@@ -245,6 +250,8 @@ class RedisStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for record in records:
                 pipe.xadd(name, {"r": record}, maxlen=self.audit_maxlen, approximate=True)
+            if self.audit_retention_s:
+                pipe.expire(name, self.audit_retention_s)
             await pipe.execute()
 
     async def outbox(self, root: RootKey) -> list[OutboxEntry]:

@@ -30,7 +30,11 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Longest a fetch waits at the broker for data (a floor under latency)"
     )
     key_prefix: str = Field(default="orch", description="Prefix of every Redis key")
-    audit_maxlen: int = Field(default=1000, ge=1, description="Audit records kept per entity (approximate)")
+    audit_maxlen: int = Field(default=1000, ge=1, description="Audit entries (one per event) kept per entity")
+    audit_retention_s: int = Field(
+        default=7 * 24 * 3600, ge=0,
+        description="How long an entity's audit stays in Redis after its last event (0: until trimmed by maxlen)",
+    )
     dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="How long applied event ids are remembered")
     max_inline_depth: int = Field(default=20, ge=1, description="Bound on inline events sent to the same entity")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")

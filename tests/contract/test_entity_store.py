@@ -294,3 +294,16 @@ class TestRedisStore(EntityStoreContract):
         await redis_store.commit([request("f1", 0, key=FULFILMENT)])
         assert await redis_store.locate(FULFILMENT) == ROOT
         assert await redis_store.locate(EntityKey("1", "FULFILMENT", "F-*")) is None
+
+    async def test_audit_expires_after_the_retention_window(
+        self, redis_store_factory: Callable[..., RedisStore]
+    ) -> None:
+        store = redis_store_factory(audit_retention_s=90)
+        await store.commit([request("e1", 0)])
+        await store.append_audit(FULFILMENT, ROOT, [audit_json("f1", FULFILMENT)])
+        for key in (ORDER, FULFILMENT):
+            ttl = await store.redis.ttl(store.keys.audit(ROOT, key))
+            assert 0 < ttl <= 90
+        kept = redis_store_factory(audit_retention_s=0)
+        await kept.commit([request("k1", 0, key=OTHER_ORDER, root=OTHER_ROOT)])
+        assert await kept.redis.ttl(kept.keys.audit(OTHER_ROOT, OTHER_ORDER)) == -1
