@@ -8,14 +8,14 @@
 local state_key, applied_key, outbox_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local event_id, builds_on = ARGV[1], ARGV[2]
 
-if redis.call('SISMEMBER', applied_key, event_id) == 1 then
+if redis.call('HEXISTS', applied_key, event_id) == 1 then
   return {1, redis.call('LLEN', outbox_key)}
 end
 
 local head = redis.call('GETRANGE', state_key, 0, 20)
 local stored = tonumber(string.match(head, '^(%d+)|') or '0')
 local expected = tonumber(ARGV[3])
-local lost_base = builds_on ~= '' and redis.call('SISMEMBER', applied_key, builds_on) == 0
+local lost_base = builds_on ~= '' and redis.call('HEXISTS', applied_key, builds_on) == 0
 if stored ~= expected or lost_base then
   return {2, redis.call('LLEN', outbox_key)}
 end
@@ -39,6 +39,6 @@ for i = 1, #KEYS - 4 do
   redis.call('HSET', KEYS[4 + i], ARGV[8 + 2 * i], ARGV[9 + 2 * i])
 end
 
-redis.call('SADD', applied_key, event_id)
+redis.call('HSET', applied_key, event_id, '1')
 redis.call('EXPIRE', applied_key, tonumber(ARGV[4]))
 return {0, pending}

@@ -3,7 +3,8 @@
 Keys (``P`` is the prefix, ``T`` the root's tag ``retailer:TYPE:ref``):
 
 - ``P:{T}:e:TYPE:REF``      entity state, ``b"<version>|" + entity JSON``
-- ``P:{T}:applied``         SET of applied event ids, expiring ``dedup_ttl_s`` after the root's last commit
+- ``P:{T}:ids``             HASH of applied event ids (a small hash is ziplist-encoded: about half the memory of
+                            a set of strings), expiring ``dedup_ttl_s`` after the root's last commit
 - ``P:{T}:audit:TYPE:REF``  STREAM, one entry per event (field ``a``: a JSON array of its audit records;
                             ``r``: one record appended later, e.g. a webhook's outcome), about ``audit_maxlen``
                             entries, expiring ``audit_retention_s`` after the entity's last event (0: never)
@@ -115,7 +116,7 @@ class KeyLayout:
         return f"{self.root(root)}:e:{key.entity_type}:{key.entity_ref}"
 
     def applied(self, root: RootKey) -> str:
-        return f"{self.root(root)}:applied"
+        return f"{self.root(root)}:ids"
 
     def audit(self, root: RootKey, key: EntityKey) -> str:
         return f"{self.root(root)}:audit:{key.entity_type}:{key.entity_ref}"
@@ -191,12 +192,12 @@ class RedisStore:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for root, positions in by_root.items():
-                pipe.smismember(self.keys.applied(root), [events[i][1] for i in positions])
+                pipe.hmget(self.keys.applied(root), [events[i][1] for i in positions])
             replies = await pipe.execute()
         out = [False] * len(events)
         for positions, flags in zip(by_root.values(), replies, strict=True):
             for i, flag in zip(positions, flags, strict=True):
-                out[i] = bool(flag)
+                out[i] = flag is not None
         return out
 
     async def commit(self, requests: Sequence[CommitRequest]) -> list[CommitResult]:

@@ -267,7 +267,7 @@ class TestRedisStore(EntityStoreContract):
         prefix = f"{redis_store.keys.prefix}:{{1:ORDER:O-1}}"
         assert sorted(k.decode() for k in keys) == sorted(
             f"{prefix}:{suffix}" for suffix in
-            ("e:ORDER:O-1", "e:FULFILMENT:F-1", "applied", "outbox", "audit:ORDER:O-1", "audit:FULFILMENT:F-1")
+            ("e:ORDER:O-1", "e:FULFILMENT:F-1", "ids", "outbox", "audit:ORDER:O-1", "audit:FULFILMENT:F-1")
         )
         assert len({key_slot(k) for k in keys}) == 1
 
