@@ -9,7 +9,6 @@ import asyncio
 import bisect
 import contextlib
 import json
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]
 
 from bench.config import REPO
+from orchestrator.adapters.servers import terminate
 
 SAMPLE_S = 0.05
 
@@ -88,13 +88,7 @@ class WorkerProc:
             return
         if process.poll() is None:
             self.read_peak_rss()
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            terminate(process, timeout)
         if self._sampler is not None:
             self._sampler.cancel()
 

@@ -112,6 +112,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def terminate(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; nothing to do if it has exited already."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class ManagedProcess:
     """A server run as a child process, its output going to ``log_path``; ``url`` is what clients connect to."""
 
@@ -178,14 +191,8 @@ class ManagedProcess:
         """SIGTERM, wait up to ``timeout``, then SIGKILL. Safe to call more than once."""
         atexit.unregister(self.stop)
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            terminate(process, timeout)
         if self._log is not None:
             self._log.close()
             self._log = None

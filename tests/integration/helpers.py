@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from orchestrator.adapters.redis_store import RedisStore
-from orchestrator.adapters.servers import ensure_topics, free_port
+from orchestrator.adapters.servers import ensure_topics, free_port, terminate
 from orchestrator.app.settings import Settings
 from orchestrator.model import AuditRecord, Category, Entity, EntityKey, Outcome, RootKey
 
@@ -357,15 +357,8 @@ class WorkerProcess:
     def stop(self, timeout: float = 15.0) -> None:
         self.expected_alive = False
         process = self._process
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            terminate(process, timeout)
 
     def lines(self) -> list[str]:
         try:
