@@ -8,7 +8,7 @@ import orjson
 from pydantic import ValidationError
 
 from orchestrator.engine import Decision
-from orchestrator.model import Event
+from orchestrator.model import Event, audit_json
 from orchestrator.ports import CommitRequest, OutMessage, Record, Topic
 
 
@@ -68,7 +68,7 @@ def _explain(exc: ValidationError) -> str:
 
 def commit_request(decision: Decision) -> CommitRequest:
     before, event = decision.before, decision.event
-    audit = [record.to_json() for record in decision.audit]
+    audit = audit_json(decision.audit)
     outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json()) for out in decision.outgoing]
     root_key = before.root_key.tag.encode()
     outbox.extend(OutMessage(Topic.AUDIT, root_key, record) for record in audit)

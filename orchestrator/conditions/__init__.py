@@ -51,7 +51,8 @@ Types and coercion
 """
 
 from orchestrator.conditions._ast import ROOTS
+from orchestrator.conditions._compile import Evaluator
 from orchestrator.conditions._condition import Condition, compile_condition
 from orchestrator.conditions._errors import ConditionSyntaxError
 
-__all__ = ["ROOTS", "Condition", "ConditionSyntaxError", "compile_condition"]
+__all__ = ["ROOTS", "Condition", "ConditionSyntaxError", "Evaluator", "compile_condition"]

@@ -37,6 +37,11 @@ class Condition:
         return self._evaluator(scope)
 
     @property
+    def evaluator(self) -> Evaluator:
+        """The compiled function itself, for callers that evaluate it on a hot path."""
+        return self._evaluator
+
+    @property
     def python_source(self) -> str:
         """The generated lambda, for debugging and for the curious."""
         return self._python

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 
-from orchestrator.conditions import Condition, ConditionSyntaxError, compile_condition
+from orchestrator.conditions import Condition, ConditionSyntaxError, Evaluator, compile_condition
 from orchestrator.engine.ordering import OrderingError, rule_ids, topological_order
 from orchestrator.model import Ruleset, RuleSpec, WorkflowDefinition
-from orchestrator.rules import Rule, RuleRegistry, UnknownRule
+from orchestrator.rules import Action, Rule, RuleContext, RuleRegistry, UnknownRule
 
 Path = tuple[str | int, ...]
+MATCH_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,22 @@ class CompiledRule:
     spec: RuleSpec
     rule: Rule  # type: ignore[type-arg]
     condition: Condition | None = None
+    # Derived once here so the engine's per-event path only reads attributes.
+    check: Evaluator | None = field(init=False)
+    run: Callable[[RuleContext], Sequence[Action]] = field(init=False)
+    name: str = field(init=False)
+    props_json: dict[str, Any] = field(init=False)
+    skipped_message: str = field(init=False)
+    skipped_data: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        derived = {
+            "check": self.condition.evaluator if self.condition is not None else None,
+            "run": self.rule.run, "name": self.spec.name, "props_json": self.rule.props_json(),
+            "skipped_message": f"condition {self.spec.condition!r} is false", "skipped_data": {"id": self.id},
+        }
+        for key, value in derived.items():
+            object.__setattr__(self, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +63,21 @@ class CompiledRuleset:
     rules: tuple[CompiledRule, ...]
     condition: Condition | None = None
     statuses: frozenset[str] | None = None  # the trigger statuses; None: any status
+    check: Evaluator | None = field(init=False)
+    is_else: bool = field(init=False)
+    how: str = field(init=False)  # why it matched, for its audit record: "" or " (else)" / " (condition …)"
+    audit_data: dict[str, Any] = field(init=False)
 
-    @property
-    def is_else(self) -> bool:
-        return self.definition.is_else
+    def __post_init__(self) -> None:
+        d = self.definition
+        how = "else" if d.is_else else f"condition {d.condition!r}" if d.condition else ""
+        derived = {
+            "check": self.condition.evaluator if self.condition is not None else None, "is_else": d.is_else,
+            "how": f" ({how})" if how else "",
+            "audit_data": {"index": self.index, "type": d.type, "subtype": d.subtype},
+        }
+        for key, value in derived.items():
+            object.__setattr__(self, key, value)
 
     def accepts(self, entity_subtype: str, event_type: str) -> bool:
         subtype = self.definition.subtype
@@ -79,16 +108,26 @@ class CompiledWorkflow:
         """Can this event (directly or through inline events) reach a rule that reads the children?"""
         return event_name in self._joining
 
+    _matches: dict[tuple[str, str, str, str, str], tuple[CompiledRuleset, ...]] = field(
+        default_factory=dict, repr=False, compare=False)
+
     def match(
         self, event_name: str, event_type: str, entity_type: str, entity_subtype: str, status: str
-    ) -> list[CompiledRuleset]:
+    ) -> tuple[CompiledRuleset, ...]:
         """Rulesets for this event name, entity type, subtype and status, in the order written — before their
-        conditions are evaluated (else rulesets included; the engine decides between them)."""
-        return [
-            rs
-            for rs in self._by_event.get((event_name, entity_type), ())
-            if (rs.statuses is None or status in rs.statuses) and rs.accepts(entity_subtype, event_type)
-        ]
+        conditions are evaluated (else rulesets included; the engine decides between them). Memoised: the
+        answer depends on these five values only."""
+        key = (event_name, event_type, entity_type, entity_subtype, status)
+        found = self._matches.get(key)
+        if found is None:
+            found = tuple(
+                rs
+                for rs in self._by_event.get((event_name, entity_type), ())
+                if (rs.statuses is None or status in rs.statuses) and rs.accepts(entity_subtype, event_type)
+            )
+            if found and len(self._matches) < MATCH_CACHE_SIZE:  # names of unknown events are not kept
+                self._matches[key] = found
+        return found
 
 
 def compile_workflow(definition: WorkflowDefinition, registry: RuleRegistry) -> CompiledWorkflow:

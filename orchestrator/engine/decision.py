@@ -17,7 +17,7 @@ class ChildLink:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a setattr call per field, per event
 class Decision:
     event: Event
     outcome: Outcome

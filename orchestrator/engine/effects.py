@@ -1,14 +1,13 @@
-"""Turning a rule's SendEvent into the event that goes out, and describing actions for the audit."""
+"""Turning a rule's SendEvent into the event that goes out, and describing it for the audit."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 from orchestrator.model import Entity, Event
-from orchestrator.model._fast import replace
-from orchestrator.rules import Action, CallWebhook, Note, Output, SendEvent, SetAttributes, SetContext, SetStatus
+from orchestrator.model._fast import construct
+from orchestrator.rules import SendEvent
 
 
 def derived_event_id(parent_id: str, n: int) -> str:
@@ -18,47 +17,30 @@ def derived_event_id(parent_id: str, n: int) -> str:
 
 
 def build_event(source: Event, entity: Entity, action: SendEvent, event_id: str, workflow_name: str) -> Event:
-    fields: dict[str, Any] = {
-        "id": event_id,
-        "name": action.name,
-        "type": action.event_type,
-        "retailer_id": entity.retailer_id,
-        "attributes": action.attributes,
-        "source": f"workflow:{workflow_name}",
-        "scheduled_on": None,
-        "parent_entity_type": None,
-        "parent_entity_ref": None,
-    }
+    """Every field is set here from validated parts, so the event is built without validation."""
     target = action.target
+    subtype: str | None
     if target is None:
-        fields |= {"entity_type": entity.entity_type, "entity_ref": entity.entity_ref,
-                   "entity_subtype": entity.entity_subtype, "root_entity_type": entity.root_entity_type,
-                   "root_entity_ref": entity.root_entity_ref}
-        return replace(source, **fields)  # every field set from validated parts: no validation needed
-    own_root = target.entity_type == entity.root_entity_type and not action.creates_child
-    fields |= {"entity_type": target.entity_type, "entity_ref": target.entity_ref,
-               "entity_subtype": target.entity_subtype,
-               "root_entity_type": target.entity_type if own_root else entity.root_entity_type,
-               "root_entity_ref": target.entity_ref if own_root else entity.root_entity_ref}
-    if action.creates_child:
-        fields |= {"parent_entity_type": entity.entity_type, "parent_entity_ref": entity.entity_ref}
-    return replace(source, **fields)
+        entity_type, entity_ref, subtype = entity.entity_type, entity.entity_ref, entity.entity_subtype
+        root_type, root_ref = entity.root_entity_type, entity.root_entity_ref
+    else:
+        entity_type, entity_ref, subtype = target.entity_type, target.entity_ref, target.entity_subtype
+        own_root = entity_type == entity.root_entity_type and not action.creates_child
+        root_type = entity_type if own_root else entity.root_entity_type
+        root_ref = entity_ref if own_root else entity.root_entity_ref
+    child = action.creates_child
+    return construct(Event, {
+        "id": event_id, "name": action.name, "type": action.event_type, "retailer_id": entity.retailer_id,
+        "entity_type": entity_type, "entity_subtype": subtype, "entity_ref": entity_ref,
+        "root_entity_type": root_type, "root_entity_ref": root_ref, "attributes": action.attributes,
+        "source": f"workflow:{workflow_name}", "scheduled_on": None,
+        "parent_entity_type": entity.entity_type if child else None,
+        "parent_entity_ref": entity.entity_ref if child else None,
+    })
 
 
-_DESCRIBE: dict[type, Callable[[Any], dict[str, Any]]] = {
-    SetStatus: lambda a: {"setStatus": a.status},
-    SetAttributes: lambda a: {"setAttributes": a.values},
-    SetContext: lambda a: {"setContext": a.values},
-    Output: lambda a: {"result": a.value},
-    Note: lambda a: {"log": a.message},
-    CallWebhook: lambda a: {"webhook": a.url},
-}
-
-
-def describe(action: Action) -> dict[str, Any]:
-    """A compact, JSON-safe description of an action for the rule's audit record."""
-    if not isinstance(action, SendEvent):
-        return _DESCRIBE[type(action)](action)
+def describe_send(action: SendEvent) -> dict[str, Any]:
+    """A compact, JSON-safe description of a SendEvent for the rule's audit record."""
     target = action.target
     described: dict[str, Any] = {"sendEvent": action.name}
     if target is not None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from orchestrator.conditions import Condition
-from orchestrator.engine.compiled import CompiledRule, CompiledRuleset, CompiledWorkflow
+from orchestrator.engine.compiled import CompiledRuleset, CompiledWorkflow
 from orchestrator.engine.decision import ChildLink, Decision
-from orchestrator.engine.effects import build_event, derived_event_id, describe
+from orchestrator.engine.effects import build_event, derived_event_id, describe_send
 from orchestrator.engine.scope import Scope, Working
-from orchestrator.model import INITIAL_STATUS, AuditEntry, Category, Entity, Event, Outcome
+from orchestrator.model import INITIAL_STATUS, AuditEntry, AuditHead, Category, Entity, Event, Outcome
 from orchestrator.model._fast import replace
 from orchestrator.rules import (
     Action,
@@ -31,7 +30,9 @@ from orchestrator.rules import (
 
 DEFAULT_MAX_INLINE_DEPTH = 20
 Timer = Callable[[], int]
-SUCCESS = Outcome.SUCCESS
+SUCCESS, SKIPPED = Outcome.SUCCESS, Outcome.SKIPPED
+RULESET, RULE = Category.RULESET, Category.RULE
+_new_entry = tuple.__new__  # AuditEntry(...) minus the generated __new__'s extra call: a dozen per event
 
 
 class LoopLimit(Exception):
@@ -51,6 +52,9 @@ def new_entity(event: Event, workflow: CompiledWorkflow, now: datetime) -> Entit
 class Execution:
     """Mutable working state of one event's execution; ``decide`` is its only public entry."""
 
+    __slots__ = ("_head", "_head_of", "audit", "child_links", "children", "current_rule", "max_depth", "now",
+                 "outgoing", "rulesets_run", "scope", "sent", "timer", "webhooks", "workflow", "working")
+
     def __init__(self, workflow: CompiledWorkflow, entity: Entity, now: datetime, *, max_depth: int,
                  timer: Timer, children: Mapping[str, str]) -> None:
         self.workflow, self.now, self.max_depth, self.timer = workflow, now, max_depth, timer
@@ -63,8 +67,8 @@ class Execution:
         self.webhooks: list[CallWebhook] = []
         self.sent = self.rulesets_run = 0
         self.current_rule = ""
-        e = entity
-        self._identity = (e.retailer_id, e.entity_type, e.entity_ref, e.root_entity_type, e.root_entity_ref)
+        self._head_of: Event | None = None
+        self._head: AuditHead | None = None
 
     def run(self, event: Event) -> Outcome:
         queue: deque[tuple[Event, int]] = deque([(event, 0)])
@@ -76,14 +80,14 @@ class Execution:
             matched = self.select(current)
             if not matched:
                 if depth:
-                    self.record(current, Category.EVENT, Outcome.NO_MATCH, current.name, self.no_match())
+                    self.record(current, Category.EVENT, Outcome.NO_MATCH, current.name, self.no_match(), {})
                 continue
             outcome = SUCCESS
             for ruleset in matched:
                 queue.extend((e, depth + 1) for e in self.run_ruleset(current, ruleset))
             if depth:
                 self.record(current, Category.EVENT, SUCCESS, current.name,
-                            f"inline: {len(matched)} ruleset(s) ran", data={"inline": True})
+                            f"inline: {len(matched)} ruleset(s) ran", {"inline": True})
         return outcome
 
     def select(self, event: Event) -> list[CompiledRuleset]:
@@ -91,80 +95,78 @@ class Execution:
         w = self.working
         candidates = self.workflow.match(event.name, event.type, w.base.entity_type, w.base.entity_subtype,
                                          w.status)
-        chosen = [rs for rs in candidates if not rs.is_else and self.holds(rs.condition, event)]
+        chosen = []
+        for rs in candidates:
+            if not rs.is_else and (rs.check is None or rs.check(self.scope.view(event))):
+                chosen.append(rs)
         return chosen or [rs for rs in candidates if rs.is_else]
-
-    def holds(self, condition: Condition | None, event: Event) -> bool:
-        return condition is None or condition.evaluate(self.scope.view(event))
 
     def run_ruleset(self, event: Event, ruleset: CompiledRuleset) -> list[Event]:
         self.rulesets_run += 1
-        definition = ruleset.definition
-        how = "else" if ruleset.is_else else f"condition {definition.condition!r}" if definition.condition else ""
-        self.record(event, Category.RULESET, SUCCESS, definition.name,
-                    f"matched in status {self.working.status}" + (f" ({how})" if how else ""),
-                    data={"index": ruleset.index, "type": definition.type, "subtype": definition.subtype})
+        self.record(event, RULESET, SUCCESS, ruleset.definition.name,
+                    f"matched in status {self.working.status}{ruleset.how}", ruleset.audit_data)
+        view = self.scope.view(event)
+        ctx = RuleContext(event, now=self.now, children=self.children, entity_of=self._entity_now, scope=view)
+        timer, record, results = self.timer, self.record, self.scope.results
         inline: list[Event] = []
         for compiled in ruleset.rules:
-            inline.extend(self.run_rule(event, compiled))
-        return inline
-
-    def run_rule(self, event: Event, compiled: CompiledRule) -> list[Event]:
-        self.current_rule = compiled.id
-        if not self.holds(compiled.condition, event):
-            self.record(event, Category.RULE, Outcome.SKIPPED, compiled.spec.name,
-                        f"condition {compiled.spec.condition!r} is false", data={"id": compiled.id})
-            return []
-        ctx = RuleContext(event, now=self.now, children=self.children, entity_of=self._entity_now,
-                          scope=self.scope.view(event))
-        started = self.timer()
-        actions = compiled.rule.run(ctx)
-        elapsed_us = (self.timer() - started) // 1000
-        self._record_rule(event, compiled, actions, elapsed_us)
-        inline = []
-        for action in actions:
-            produced = self.apply(event, action)
-            if produced is not None:
-                inline.append(produced)
+            self.current_rule = compiled.id
+            if compiled.check is not None and not compiled.check(view):
+                record(event, RULE, SKIPPED, compiled.name, compiled.skipped_message, compiled.skipped_data)
+                continue
+            started = timer()
+            actions = compiled.run(ctx)
+            elapsed_us = (timer() - started) // 1000
+            described: list[dict[str, Any]] = []
+            data = {"id": compiled.id, "props": compiled.props_json, "actions": described}
+            record(event, RULE, SUCCESS, compiled.name, "", data, elapsed_us)
+            result = None
+            for action in actions:
+                if isinstance(action, Output):
+                    result = action.value
+                else:
+                    produced = self._apply(event, action, described)
+                    if produced is not None:
+                        inline.append(produced)
+            if result is not None:
+                data["result"] = result
+            results[compiled.id] = view["result"] = result  # `result` is the previous rule's output
         return inline
 
     def _entity_now(self) -> Entity:
         return self.working.entity
 
-    def _record_rule(self, event: Event, compiled: CompiledRule, actions: Sequence[Action], elapsed_us: int) -> None:
-        result = None
-        described = []
-        for action in actions:
-            if isinstance(action, Output):
-                result = action.value
-            else:
-                described.append(describe(action))
-        data = {"id": compiled.id, "props": compiled.rule.props_json(), "actions": described}
-        if result is not None:
-            data["result"] = result
-        self.record(event, Category.RULE, SUCCESS, compiled.spec.name, "", duration_us=elapsed_us, data=data)
-        self.scope.set_result(compiled.id, result)
-
-    def apply(self, event: Event, action: Action) -> Event | None:
+    def _apply(self, event: Event, action: Action, described: list[dict[str, Any]]) -> Event | None:
+        """Apply one action and describe it for the rule's audit record; an inline event is returned to run
+        after the ruleset. (An isinstance chain, most frequent first: faster here than a dispatch table.)"""
         if isinstance(action, SetStatus):
+            described.append({"setStatus": action.status})
             self._set_status(event, action.status)
-        elif isinstance(action, SetAttributes):
-            self.working.update(attributes=action.values)
-        elif isinstance(action, SetContext):
-            self.working.update(context=action.values)
-        elif isinstance(action, Note):
-            self.record(event, Category.CUSTOM, SUCCESS, "Log", action.message, data=action.data)
-        elif isinstance(action, CallWebhook):
-            self.webhooks.append(action)
         elif isinstance(action, SendEvent):
+            described.append(describe_send(action))
             return self._send(event, action)
+        elif isinstance(action, SetAttributes):
+            described.append({"setAttributes": action.values})
+            self.working.set_attributes(action.values)
+        elif isinstance(action, SetContext):
+            described.append({"setContext": action.values})
+            self.working.set_context(action.values)
+            self.scope.context_changed()
+        elif isinstance(action, Note):
+            described.append({"log": action.message})
+            self.record(event, Category.CUSTOM, SUCCESS, "Log", action.message, action.data)
+        elif isinstance(action, CallWebhook):
+            described.append({"webhook": action.url})
+            self.webhooks.append(action)
+        else:
+            raise TypeError(f"the rule returned {type(action).__name__!r}, which is not an action: return "
+                            "SetStatus, SendEvent, SetAttributes, SetContext, Output, Note or CallWebhook")
         return None
 
     def _set_status(self, event: Event, status: str) -> None:
         before = self.working.status
-        self.working.update(status=status)
-        self.record(event, Category.STATE, SUCCESS, status, f"{before} -> {status}",
-                    data={"from": before, "to": status})
+        self.working.set_status(status)
+        self.record(event, Category.STATE, SUCCESS, status, f"{before} -> {status}", {"from": before, "to": status})
 
     def _send(self, event: Event, action: SendEvent) -> Event | None:
         self.sent += 1
@@ -176,8 +178,8 @@ class Execution:
             self.child_links.append(ChildLink(self.working.base.key, child, INITIAL_STATUS))
         self.record(event, Category.SENT, SUCCESS, out.name,
                     "inline" if inline else f"to {out.entity_type}:{out.entity_ref}",
-                    data={"eventId": out.id, "inline": inline, "entityType": out.entity_type,
-                          "entityRef": out.entity_ref, "attributes": out.attributes})
+                    {"eventId": out.id, "inline": inline, "entityType": out.entity_type,
+                     "entityRef": out.entity_ref, "attributes": out.attributes})
         if inline:
             return out
         self.outgoing.append(out)
@@ -187,11 +189,14 @@ class Execution:
         w = self.working
         return f"no ruleset for this event on {w.base.entity_type}/{w.base.entity_subtype} in status {w.status}"
 
-    def record(self, event: Event, category: Category, status: Outcome, name: str, message: str, *,
-               duration_us: int | None = None, data: dict[str, Any] | None = None) -> None:
-        retailer, etype, ref, root_type, root_ref = self._identity
-        self.audit.append(AuditEntry(self.now, event.id, event.name, retailer, etype, ref, root_type, root_ref,
-                                     category, status, name, message, duration_us, data or {}))
+    def record(self, event: Event, category: Category, status: Outcome, name: str, message: str,  # noqa: PLR0917
+               data: dict[str, Any], duration_us: int | None = None) -> None:  # positional: a dozen calls per event
+        if event is not self._head_of:  # the fields every record of this event shares, built once
+            e = self.working.base
+            self._head_of, self._head = event, AuditHead(self.now, event.id, event.name, e.retailer_id,
+                                                         e.entity_type, e.entity_ref, e.root_entity_type,
+                                                         e.root_entity_ref)
+        self.audit.append(_new_entry(AuditEntry, (self._head, category, status, name, message, duration_us, data)))
 
 
 def decide(
@@ -218,23 +223,24 @@ def decide(
     except Exception as exc:  # a rule failed: the entity stays as it was, the audit says why
         return _abandoned(run, event, before, Outcome.FAILED, f"{type(exc).__name__}: {exc}")
     if outcome is Outcome.NO_MATCH and not run.working.changed:
-        run.record(event, Category.EVENT, Outcome.NO_MATCH, event.name, run.no_match(), data=_summary(before, None))
+        run.record(event, Category.EVENT, Outcome.NO_MATCH, event.name, run.no_match(), _summary(before, None))
         return Decision(event, outcome, before, None, (), tuple(run.audit), 0)
     w = run.working
     after = replace(before, status=w.status, attributes=w.attributes, context=w.context,
                     version=before.version + 1, last_event_id=event.id, updated_on=now)
-    run.record(event, Category.EVENT, outcome, event.name, f"{run.rulesets_run} ruleset(s) ran",
-               data=_summary(before, after) | {"eventsSent": run.sent})
+    summary = _summary(before, after)
+    summary["eventsSent"] = run.sent
+    run.record(event, Category.EVENT, outcome, event.name, f"{run.rulesets_run} ruleset(s) ran", summary)
     return Decision(event, outcome, before, after, tuple(run.outgoing), tuple(run.audit), run.rulesets_run,
-                    tuple(_child_links(run, before, after)), tuple(run.webhooks))
+                    _child_links(run, before, after), tuple(run.webhooks))
 
 
-def _child_links(run: Execution, before: Entity, after: Entity) -> list[ChildLink]:
-    links = list(run.child_links)
+def _child_links(run: Execution, before: Entity, after: Entity) -> tuple[ChildLink, ...]:
+    """The children this event created, and this entity's own new status in its parent's index."""
     parent = after.parent_key
     if parent is not None and (after.status != before.status or before.is_new):
-        links.append(ChildLink(parent, f"{after.entity_type}:{after.entity_ref}", after.status))
-    return links
+        return (*run.child_links, ChildLink(parent, f"{after.entity_type}:{after.entity_ref}", after.status))
+    return tuple(run.child_links)
 
 
 def _summary(before: Entity, after: Entity | None) -> dict[str, Any]:
@@ -246,5 +252,5 @@ def _summary(before: Entity, after: Entity | None) -> dict[str, Any]:
 def _abandoned(run: Execution, event: Event, before: Entity, outcome: Outcome, message: str) -> Decision:
     run.working = Working(before)
     run.record(event, Category.EXCEPTION, outcome, event.name, message,
-               data=_summary(before, None) | {"rule": run.current_rule})
+               _summary(before, None) | {"rule": run.current_rule})
     return Decision(event, outcome, before, None, (), tuple(run.audit), run.rulesets_run)

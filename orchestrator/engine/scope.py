@@ -45,23 +45,23 @@ class Working:
         self._entity: Entity | None = base
         self._view: dict[str, Any] | None = None
 
-    def update(self, *, status: str | None = None, attributes: dict[str, Any] | None = None,
-               context: dict[str, Any] | None = None) -> None:
-        view = self._view
-        if status is not None:
-            self.status = status
-            if view is not None:
-                view["status"] = status
-        if attributes is not None:
-            self.attributes = {**self.attributes, **attributes}
-            if view is not None:
-                view["attributes"] = self.attributes
-        if context is not None:
-            self.context = {**self.context, **context}
-            if view is not None:
-                view["context"] = self.context
-        self.changed = True
-        self._entity = None
+    def set_status(self, status: str) -> None:
+        self.status = status
+        if self._view is not None:
+            self._view["status"] = status
+        self.changed, self._entity = True, None
+
+    def set_attributes(self, values: dict[str, Any]) -> None:
+        self.attributes = {**self.attributes, **values}
+        if self._view is not None:
+            self._view["attributes"] = self.attributes
+        self.changed, self._entity = True, None
+
+    def set_context(self, values: dict[str, Any]) -> None:
+        self.context = {**self.context, **values}
+        if self._view is not None:
+            self._view["context"] = self.context
+        self.changed, self._entity = True, None
 
     @property
     def entity(self) -> Entity:
@@ -87,8 +87,8 @@ class Working:
 class Scope:
     """What conditions and rules see: ``event``, ``entity``, ``context``, ``result``, ``results``.
 
-    One view dict per event, updated in place as the execution goes: conditions and rules only read it
-    while their step runs.
+    One view dict per event, updated in place as the execution goes (status, attributes, context, result):
+    conditions and rules only read it while their step runs.
     """
 
     __slots__ = ("_entity_view", "_views", "results", "working")
@@ -104,12 +104,15 @@ class Scope:
         for view in self._views.values():
             view["result"] = value
 
+    def context_changed(self) -> None:
+        context = self.working.context
+        for view in self._views.values():
+            view["context"] = context
+
     def view(self, event: Event) -> dict[str, Any]:
         view = self._views.get(event.id)
         if view is None:
             view = self._views[event.id] = {
                 "event": event_view(event), "entity": self.working.view(), "context": self.working.context,
                 "result": None, "results": self.results}
-        else:
-            view["context"] = self.working.context
         return view

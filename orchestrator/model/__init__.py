@@ -1,6 +1,6 @@
 """The domain model: events, entities, workflows and audit records. Pure data, no I/O."""
 
-from orchestrator.model.audit import AuditEntry, AuditRecord, Category, Outcome
+from orchestrator.model.audit import AuditEntry, AuditHead, AuditRecord, Category, Outcome, audit_json
 from orchestrator.model.entity import INITIAL_STATUS, Entity
 from orchestrator.model.event import NORMAL, Event
 from orchestrator.model.identity import EntityKey, RootKey
@@ -10,6 +10,7 @@ __all__ = [
     "INITIAL_STATUS",
     "NORMAL",
     "AuditEntry",
+    "AuditHead",
     "AuditRecord",
     "Category",
     "Entity",
@@ -22,4 +23,5 @@ __all__ = [
     "StatusDef",
     "Trigger",
     "WorkflowDefinition",
+    "audit_json",
 ]

@@ -22,3 +22,14 @@ def replace(model: M, **changes: Any) -> M:
     object.__setattr__(new, "__pydantic_private__", None)
     return new
 
+
+
+def construct(cls: type[M], values: dict[str, Any]) -> M:
+    """``cls.model_construct(**values)`` for ``values`` naming every field with a value of its type; the
+    dict becomes the model's own (the caller must not keep using it)."""
+    new = cls.__new__(cls)
+    object.__setattr__(new, "__dict__", values)
+    object.__setattr__(new, "__pydantic_fields_set__", set(values))
+    object.__setattr__(new, "__pydantic_extra__", None)
+    object.__setattr__(new, "__pydantic_private__", None)
+    return new

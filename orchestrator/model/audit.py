@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -48,9 +49,8 @@ class AuditRecord(WireModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class AuditEntry(NamedTuple):
-    """An audit record as the engine writes it: the same fields as ``AuditRecord`` without validation cost
-    (the engine makes a dozen per event); serialised straight to the wire JSON."""
+class AuditHead(NamedTuple):
+    """What every audit record of one event on one entity shares: when, which event, which entity."""
 
     at: datetime
     event_id: str
@@ -60,6 +60,23 @@ class AuditEntry(NamedTuple):
     entity_ref: str
     root_entity_type: str
     root_entity_ref: str
+
+    def json_prefix(self) -> bytes:
+        """``{"at":…,"rootEntityRef":…,`` — the opening of each of this event's audit records' JSON."""
+        wire = {
+            "at": self.at, "eventId": self.event_id, "eventName": self.event_name, "retailerId": self.retailer_id,
+            "entityType": self.entity_type, "entityRef": self.entity_ref, "rootEntityType": self.root_entity_type,
+            "rootEntityRef": self.root_entity_ref,
+        }
+        return orjson.dumps(wire, option=orjson.OPT_UTC_Z)[:-1] + b","
+
+
+class AuditEntry(NamedTuple):
+    """An audit record as the engine writes it: the same fields as ``AuditRecord`` without validation cost
+    (the engine makes a dozen per event), the shared part kept once per event; serialised straight to the
+    wire JSON."""
+
+    head: AuditHead
     category: Category
     status: Outcome
     name: str
@@ -67,19 +84,59 @@ class AuditEntry(NamedTuple):
     duration_us: int | None
     data: dict[str, Any]
 
-    def to_wire(self) -> dict[str, Any]:
-        wire = {
-            "at": self.at, "eventId": self.event_id, "eventName": self.event_name, "retailerId": self.retailer_id,
-            "entityType": self.entity_type, "entityRef": self.entity_ref, "rootEntityType": self.root_entity_type,
-            "rootEntityRef": self.root_entity_ref, "category": self.category, "status": self.status,
-            "name": self.name, "message": self.message, "data": self.data,
-        }
-        if self.duration_us is not None:
-            wire["durationUs"] = self.duration_us
-        return wire
+    # The head's fields, read as AuditRecord's are (the report builder takes either).
+    @property
+    def at(self) -> datetime:
+        return self.head.at
 
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.to_wire(), option=orjson.OPT_UTC_Z, default=str)
+    @property
+    def event_id(self) -> str:
+        return self.head.event_id
+
+    @property
+    def event_name(self) -> str:
+        return self.head.event_name
+
+    @property
+    def retailer_id(self) -> str:
+        return self.head.retailer_id
+
+    @property
+    def entity_type(self) -> str:
+        return self.head.entity_type
+
+    @property
+    def entity_ref(self) -> str:
+        return self.head.entity_ref
+
+    @property
+    def root_entity_type(self) -> str:
+        return self.head.root_entity_type
+
+    @property
+    def root_entity_ref(self) -> str:
+        return self.head.root_entity_ref
+
+    def to_json(self, prefix: bytes | None = None) -> bytes:
+        """The record's JSON; ``prefix`` is its head's ``json_prefix()`` when the caller has it already."""
+        tail: dict[str, Any] = {"category": self.category, "status": self.status, "name": self.name,
+                                "message": self.message, "data": self.data}
+        if self.duration_us is not None:
+            tail["durationUs"] = self.duration_us
+        body = orjson.dumps(tail, option=orjson.OPT_UTC_Z, default=str)
+        return (prefix if prefix is not None else self.head.json_prefix()) + body[1:]
 
     def to_record(self) -> AuditRecord:
         return AuditRecord.model_validate_json(self.to_json())
+
+
+def audit_json(entries: Iterable[AuditEntry]) -> list[bytes]:
+    """The JSON of each record, the shared head serialised once per event rather than once per record."""
+    out: list[bytes] = []
+    head: AuditHead | None = None
+    prefix = b""
+    for entry in entries:
+        if entry.head is not head:
+            head, prefix = entry.head, entry.head.json_prefix()
+        out.append(entry.to_json(prefix))
+    return out

@@ -1,4 +1,8 @@
-"""What rules return. Rules never do I/O: they describe changes and the engine applies them."""
+"""What rules return. Rules never do I/O: they describe changes and the engine applies them.
+
+Plain slotted dataclasses, not frozen ones: a frozen dataclass costs a setattr call per field and the engine
+builds several per event; nothing keeps or mutates an action after the rule returns it.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetStatus:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetAttributes:
     values: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventTarget:
     """Another entity, under the same root unless the target is the root itself."""
 
@@ -25,7 +29,7 @@ class EventTarget:
     entity_subtype: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SendEvent:
     """Send ``name``; with no target it goes to the same entity and runs inline.
 
@@ -39,21 +43,21 @@ class SendEvent:
     creates_child: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetContext:
     """Write keys of the workflow-level context kept with the entity."""
 
     values: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Output:
     """The rule's result: later rules read it as ``result`` (the previous rule's) or ``results.<id>``."""
 
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Note:
     """A custom audit record."""
 
@@ -61,7 +65,7 @@ class Note:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallWebhook:
     """POST to ``url`` after the event's atomic commit (via the outbox), signed, retried, audited."""
 

@@ -25,8 +25,9 @@ class RuleContext:
 
     ``scope`` holds the JSON views conditions, templates and code see: ``event``, ``entity``, ``context``,
     ``result`` (the previous rule's output) and ``results`` (outputs by rule id).
-    ``children`` maps each child's ``TYPE:REF`` to its status. The engine builds ``entity`` and ``scope``
-    only when a rule reads them.
+    ``children`` maps each child's ``TYPE:REF`` to its status. The engine builds ``entity`` only when a rule
+    reads it, and shares one context between the rules of a ruleset: ``entity`` and ``scope`` always show the
+    state the rules before left.
     """
 
     __slots__ = ("_entity", "_entity_of", "_scope", "_scope_of", "children", "event", "now")
@@ -50,10 +51,10 @@ class RuleContext:
 
     @property
     def entity(self) -> Entity:
+        if self._entity_of is not None:  # the engine's: the entity as the rules before this one left it
+            return self._entity_of()
         if self._entity is None:
-            if self._entity_of is None:
-                raise ValueError("RuleContext needs an entity")
-            self._entity = self._entity_of()
+            raise ValueError("RuleContext needs an entity")
         return self._entity
 
     @property

@@ -79,28 +79,23 @@ class SendEvent(Rule[SendEventProps]):
         self._literal = all(not isinstance(v, str) or Template(v).is_literal for v in props.attributes.values())
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
-        attributes = dict(ctx.event.attributes) if self.props.forward_attributes else {}
-        attributes.update(self.props.attributes if self._literal else self._attributes.render(ctx.scope))
-        return (
-            SendEventAction(
-                name=self.props.event_name,
-                attributes=attributes,
-                target=self._target(ctx),
-                event_type=self.props.event_type,
-            ),
-        )
+        props = self.props
+        attributes = dict(ctx.event.attributes) if props.forward_attributes else {}
+        attributes.update(props.attributes if self._literal else self._attributes.render(ctx.scope))
+        return (SendEventAction(props.event_name, attributes, self._target(ctx), props.event_type),)
 
     def inline_events(self) -> Iterable[str]:
         return () if self.props.entity_type else (self.props.event_name,)
 
     def _target(self, ctx: RuleContext) -> EventTarget | None:
-        if self._ref is None or self.props.entity_type is None:
+        entity_type, template = self.props.entity_type, self._ref
+        if template is None or entity_type is None:
             return None
-        ref = self._ref.source if self._ref.is_literal else self._ref.render(ctx.scope)
+        ref = template.source if template.is_literal else template.render(ctx.scope)
         event = ctx.event  # the rule runs on the entity its event names
-        if self.props.entity_type == event.entity_type and ref == event.entity_ref:
+        if entity_type == event.entity_type and ref == event.entity_ref:
             return None
-        return EventTarget(self.props.entity_type, ref, self.props.entity_subtype)
+        return EventTarget(entity_type, ref, self.props.entity_subtype)
 
 
 class SetAttributesProps(RuleProps):

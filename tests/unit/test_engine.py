@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.engine import WorkflowInvalid, compile_workflow, decide, derived_event_id
 from orchestrator.engine.compiled import CompiledWorkflow
-from orchestrator.model import Category, Entity, Event, Outcome, WorkflowDefinition
+from orchestrator.model import AuditRecord, Category, Entity, Event, Outcome, WorkflowDefinition, audit_json
 from orchestrator.rules import Rule, RuleContext, RuleProps, RuleRegistry, core_registry
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -102,6 +102,44 @@ def test_event_to_another_entity_goes_out_keyed_by_root() -> None:
     assert out.attributes == {"total": 12}
     assert out.partition_key == event("CREATE").partition_key
     assert out.id == derived_event_id("e1", 1), "ids derive from the source event, so a replay repeats them"
+
+
+def test_events_sent_are_whole_valid_events() -> None:
+    """The engine builds outgoing events without validation; they must equal what validation would build."""
+    create = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [
+        rule("SendEvent", eventName="Reserve", entityType="INVENTORY", entityRef="SKU-1", attributes={"qty": 2}),
+        rule("SendEvent", eventName="Booked")]}
+    d = decide(event("CREATE"), None, workflow(create, {"name": "Booked", "triggers": [{"status": "CREATED"}],
+                                                        "rules": []}), NOW)
+    [out] = d.outgoing
+    assert set(out.__dict__) == set(type(out).model_fields), "every field set, none missing or extra"
+    assert Event.model_validate_json(out.to_json()) == out
+    assert (out.entity_type, out.root_entity_type, out.root_entity_ref) == ("INVENTORY", "ORDER", "O-1")
+
+
+class NotAnAction(Rule[RuleProps]):
+    Props = RuleProps
+
+    def run(self, ctx: RuleContext) -> Any:
+        return ("BOOKED",)
+
+
+def test_a_rule_returning_something_else_than_actions_fails_the_event_and_says_what_to_return() -> None:
+    registry = core_registry()
+    registry.register(NotAnAction)
+    rs = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [rule("NotAnAction")]}
+    d = decide(event("CREATE"), entity("CREATED"), workflow(rs, registry=registry), NOW)
+    assert d.outcome is Outcome.FAILED and d.after is None
+    assert "'str', which is not an action: return SetStatus" in d.audit[-1].message
+
+
+def test_audit_json_shares_the_head_and_equals_each_records_own_json() -> None:
+    d = decide(event("CREATE", total=5), None, workflow(BOOK), NOW)
+    encoded = audit_json(d.audit)
+    assert encoded == [r.to_json() for r in d.audit]
+    records = [AuditRecord.model_validate_json(raw) for raw in encoded]
+    assert [r.category for r in records] == [r.category for r in d.audit]
+    assert {(r.event_id, r.entity_ref, r.root_entity_ref, r.at) for r in records} == {("e1", "O-1", "O-1", NOW)}
 
 
 def test_set_attributes_from_event_and_literals() -> None:
