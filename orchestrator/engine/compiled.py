@@ -98,6 +98,16 @@ class CompiledWorkflow:
     def name(self) -> str:
         return self.definition.display_name
 
+    @property
+    def event_source(self) -> str:
+        """The ``source`` of the events this workflow sends."""
+        return self._event_source
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_event_source", f"workflow:{self.definition.display_name}")
+
+    _event_source: str = field(init=False, repr=False, default="")
+
     _joining: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property

@@ -12,12 +12,16 @@ from orchestrator.rules import SendEvent
 
 def derived_event_id(parent_id: str, n: int) -> str:
     """Deterministic: a redelivered event produces the same ids, so downstream dedup holds. UUID-shaped."""
-    h = hashlib.blake2b(f"{parent_id}/{n}".encode(), digest_size=16).hexdigest()
+    h = _blake2b(f"{parent_id}/{n}".encode(), digest_size=16).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def build_event(source: Event, entity: Entity, action: SendEvent, event_id: str, workflow_name: str) -> Event:
-    """Every field is set here from validated parts, so the event is built without validation."""
+_blake2b = hashlib.blake2b
+
+
+def build_event(entity: Entity, action: SendEvent, event_id: str, source: str) -> Event:
+    """The event ``action`` sends from ``entity``. Every field is set here from validated parts, so the event is
+    built without validation."""
     target = action.target
     subtype: str | None
     if target is None:
@@ -33,7 +37,7 @@ def build_event(source: Event, entity: Entity, action: SendEvent, event_id: str,
         "id": event_id, "name": action.name, "type": action.event_type, "retailer_id": entity.retailer_id,
         "entity_type": entity_type, "entity_subtype": subtype, "entity_ref": entity_ref,
         "root_entity_type": root_type, "root_entity_ref": root_ref, "attributes": action.attributes,
-        "source": f"workflow:{workflow_name}", "scheduled_on": None,
+        "source": source, "scheduled_on": None,
         "parent_entity_type": entity.entity_type if child else None,
         "parent_entity_ref": entity.entity_ref if child else None,
     })

@@ -32,7 +32,7 @@ DEFAULT_MAX_INLINE_DEPTH = 20
 Timer = Callable[[], int]
 SUCCESS, SKIPPED = Outcome.SUCCESS, Outcome.SKIPPED
 RULESET, RULE = Category.RULESET, Category.RULE
-_new_entry = tuple.__new__  # AuditEntry(...) minus the generated __new__'s extra call: a dozen per event
+_new_entry = tuple.__new__  # AuditEntry(...) without the generated __new__'s extra call: a dozen per event
 
 
 class LoopLimit(Exception):
@@ -84,7 +84,9 @@ class Execution:
                 continue
             outcome = SUCCESS
             for ruleset in matched:
-                queue.extend((e, depth + 1) for e in self.run_ruleset(current, ruleset))
+                inline = self.run_ruleset(current, ruleset)
+                if inline:
+                    queue.extend((e, depth + 1) for e in inline)
             if depth:
                 self.record(current, Category.EVENT, SUCCESS, current.name,
                             f"inline: {len(matched)} ruleset(s) ran", {"inline": True})
@@ -106,7 +108,7 @@ class Execution:
         self.record(event, RULESET, SUCCESS, ruleset.definition.name,
                     f"matched in status {self.working.status}{ruleset.how}", ruleset.audit_data)
         view = self.scope.view(event)
-        ctx = RuleContext(event, now=self.now, children=self.children, entity_of=self._entity_now, scope=view)
+        ctx = RuleContext(event, None, self.now, view, self.children, entity_of=self._entity_now)
         timer, record, results = self.timer, self.record, self.scope.results
         inline: list[Event] = []
         for compiled in ruleset.rules:
@@ -140,8 +142,10 @@ class Execution:
         """Apply one action and describe it for the rule's audit record; an inline event is returned to run
         after the ruleset. (An isinstance chain, most frequent first: faster here than a dispatch table.)"""
         if isinstance(action, SetStatus):
-            described.append({"setStatus": action.status})
-            self._set_status(event, action.status)
+            status, before = action.status, self.working.status
+            described.append({"setStatus": status})
+            self.working.set_status(status)
+            self.record(event, Category.STATE, SUCCESS, status, f"{before} -> {status}", {"from": before, "to": status})
         elif isinstance(action, SendEvent):
             described.append(describe_send(action))
             return self._send(event, action)
@@ -163,14 +167,9 @@ class Execution:
                             "SetStatus, SendEvent, SetAttributes, SetContext, Output, Note or CallWebhook")
         return None
 
-    def _set_status(self, event: Event, status: str) -> None:
-        before = self.working.status
-        self.working.set_status(status)
-        self.record(event, Category.STATE, SUCCESS, status, f"{before} -> {status}", {"from": before, "to": status})
-
     def _send(self, event: Event, action: SendEvent) -> Event | None:
         self.sent += 1
-        out = build_event(event, self.working.base, action, derived_event_id(event.id, self.sent), self.workflow.name)
+        out = build_event(self.working.base, action, derived_event_id(event.id, self.sent), self.workflow.event_source)
         inline = action.target is None
         if action.creates_child:
             child = f"{out.entity_type}:{out.entity_ref}"
@@ -193,9 +192,9 @@ class Execution:
                data: dict[str, Any], duration_us: int | None = None) -> None:  # positional: a dozen calls per event
         if event is not self._head_of:  # the fields every record of this event shares, built once
             e = self.working.base
-            self._head_of, self._head = event, AuditHead(self.now, event.id, event.name, e.retailer_id,
-                                                         e.entity_type, e.entity_ref, e.root_entity_type,
-                                                         e.root_entity_ref)
+            self._head_of, self._head = event, _new_entry(AuditHead, (
+                self.now, event.id, event.name, e.retailer_id, e.entity_type, e.entity_ref, e.root_entity_type,
+                e.root_entity_ref))
         self.audit.append(_new_entry(AuditEntry, (self._head, category, status, name, message, duration_us, data)))
 
 

@@ -5,7 +5,6 @@ Views are plain dicts built by hand (no pydantic dumps on the hot path) and rebu
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from orchestrator.model import Entity, Event
@@ -24,10 +23,6 @@ def event_view(event: Event) -> dict[str, Any]:
     if event.parent_entity_type is not None:
         view |= {"parentEntityType": event.parent_entity_type, "parentEntityRef": event.parent_entity_ref}
     return view
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 class Working:
@@ -78,8 +73,9 @@ class Working:
                 "rootEntityRef": b.root_entity_ref, "status": self.status, "attributes": self.attributes,
                 "context": self.context, "version": b.version, "workflowName": b.workflow_name,
                 "workflowVersion": b.workflow_version, "parentEntityType": b.parent_entity_type,
-                "parentEntityRef": b.parent_entity_ref, "createdOn": _iso(b.created_on),
-                "updatedOn": _iso(b.updated_on),
+                "parentEntityRef": b.parent_entity_ref,
+                "createdOn": b.created_on.isoformat() if b.created_on is not None else None,
+                "updatedOn": b.updated_on.isoformat() if b.updated_on is not None else None,
             }
         return self._view
 

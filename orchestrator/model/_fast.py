@@ -13,23 +13,23 @@ from pydantic import BaseModel
 M = TypeVar("M", bound=BaseModel)
 
 
-def replace(model: M, **changes: Any) -> M:
-    """``model.model_copy(update=changes)``, for changes whose types already match the fields."""
-    new = model.__class__.__new__(model.__class__)
-    object.__setattr__(new, "__dict__", {**model.__dict__, **changes})
-    object.__setattr__(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
-    object.__setattr__(new, "__pydantic_extra__", None)
-    object.__setattr__(new, "__pydantic_private__", None)
-    return new
+_set = object.__setattr__
 
+
+def replace(model: M, **changes: Any) -> M:
+    """``model.model_copy(update=changes)``, for changes whose types already match the fields. The copy counts
+    every field as set (as a model built with all its values does)."""
+    values = model.__dict__.copy()
+    values.update(changes)
+    return construct(model.__class__, values)
 
 
 def construct(cls: type[M], values: dict[str, Any]) -> M:
     """``cls.model_construct(**values)`` for ``values`` naming every field with a value of its type; the
     dict becomes the model's own (the caller must not keep using it)."""
     new = cls.__new__(cls)
-    object.__setattr__(new, "__dict__", values)
-    object.__setattr__(new, "__pydantic_fields_set__", set(values))
-    object.__setattr__(new, "__pydantic_extra__", None)
-    object.__setattr__(new, "__pydantic_private__", None)
+    _set(new, "__dict__", values)
+    _set(new, "__pydantic_fields_set__", set(values))
+    _set(new, "__pydantic_extra__", None)
+    _set(new, "__pydantic_private__", None)
     return new
