@@ -76,12 +76,11 @@ class SendEvent(Rule[SendEventProps]):
             raise ValueError("entityType and entityRef go together: give both to target another entity")
         self._ref = Template(props.entity_ref) if props.entity_ref is not None else None
         self._attributes = TemplateMap(props.attributes)
-        self._literal = all(not isinstance(v, str) or Template(v).is_literal for v in props.attributes.values())
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
         props = self.props
         attributes = dict(ctx.event.attributes) if props.forward_attributes else {}
-        attributes.update(props.attributes if self._literal else self._attributes.render(ctx.scope))
+        attributes.update(props.attributes if self._attributes.is_literal else self._attributes.render(ctx.scope))
         return (SendEventAction(props.event_name, attributes, self._target(ctx), props.event_type),)
 
     def inline_events(self) -> Iterable[str]:

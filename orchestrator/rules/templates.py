@@ -60,12 +60,22 @@ def lookup(scope: Mapping[str, Any], dotted: str) -> Any:
 class TemplateMap:
     """A dict of prop values whose strings may hold placeholders; non-strings pass through."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_literal")
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self._items = [(k, Template(v) if isinstance(v, str) else v) for k, v in values.items()]
+        placeholders = any(isinstance(v, Template) and not v.is_literal for _, v in self._items)
+        self._literal = None if placeholders else dict(values)
+
+    @property
+    def is_literal(self) -> bool:
+        """No placeholders: every render gives the values as written."""
+        return self._literal is not None
 
     def render(self, scope: Mapping[str, Any]) -> dict[str, Any]:
+        """A new dict each time: the caller may change it."""
+        if self._literal is not None:
+            return dict(self._literal)
         return {k: v.render_value(scope) if isinstance(v, Template) else v for k, v in self._items}
 
 
