@@ -41,12 +41,16 @@ def parse(argv: list[str] | None = None) -> tuple[str, BenchConfig, argparse.Nam
     p.add_argument("--no-csv", action="store_true", help="do not append to bench/results.csv")
     p.add_argument("--max-orders", type=int, default=100_000,
                    help="scale mode: the largest step (the full setting is 1,000,000)")
+    p.add_argument("--steps", help="scale mode: the exact order counts to run, e.g. 10000,1000000 (default: the "
+                                   "full setting's steps up to --max-orders)")
     p.add_argument("--workers", type=int, default=2, help="split mode: workers against 1")
     a = p.parse_args(argv)
     names = tuple(n.strip() for n in a.contestants.split(",") if n.strip())
     unknown = set(names) - set(CONTESTANTS)
     if unknown:
         p.error(f"unknown contestant(s) {sorted(unknown)}; choose from {', '.join(CONTESTANTS)}")
+    if a.steps and not all(n.strip().isdigit() and int(n) > 0 for n in a.steps.split(",")):
+        p.error(f"--steps {a.steps!r}: give order counts separated by commas, e.g. 10000,1000000")
     cfg = BenchConfig(contestants=names, quick=a.quick, rate=a.rate, write_csv=not (a.quick or a.no_csv))
     if a.quick:
         cfg = replace(cfg, orders=QUICK_ORDERS, paced_seconds=6.0, stall_timeout_s=60.0)
@@ -82,7 +86,8 @@ async def _run(mode: str, cfg: BenchConfig, a: argparse.Namespace) -> int:
         if mode == "contest":
             results |= await run_contest(cfg, s, s.log_dir)
         elif mode == "scale":
-            results |= await run_scale(cfg, s, s.log_dir, scale_steps(a.max_orders, cfg.quick))
+            steps = [int(n) for n in a.steps.split(",")] if a.steps else scale_steps(a.max_orders, cfg.quick)
+            results |= await run_scale(cfg, s, s.log_dir, steps)
         else:
             results |= await run_split(cfg, s, s.log_dir, a.workers)
     stamp = results["timestamp"]
