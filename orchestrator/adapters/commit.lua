@@ -1,6 +1,7 @@
 -- One event's atomic step for one root entity (every key shares the root's hash tag).
 -- KEYS: state, applied, outbox, audit, then one children-index hash per child link
--- ARGV: event_id, builds_on, expected_version, dedup_ttl_s, audit_maxlen, entity ('' = leave the state),
+-- ARGV: event_id, builds_on (both as the ledger names them, see ledger_id()), expected_version, dedup_ttl_s,
+--       audit_maxlen, entity ('' = leave the state),
 --       audit (a JSON array of the event's records, '' = none), outbox entry ('' = none),
 --       audit_retention_s (0 = no expiry), then the child links (field, status for each)
 -- builds_on: the event (earlier in the same pipeline) whose write this request was decided on, or ''.

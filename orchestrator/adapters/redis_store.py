@@ -3,8 +3,8 @@
 Keys (``P`` is the prefix, ``T`` the root's tag ``retailer:TYPE:ref``):
 
 - ``P:{T}:e:TYPE:REF``      entity state, ``b"<version>|" + entity JSON``
-- ``P:{T}:ids``             HASH of applied event ids (a small hash is ziplist-encoded: about half the memory of
-                            a set of strings), expiring ``dedup_ttl_s`` after the root's last commit
+- ``P:{T}:ids``             HASH of applied events, by a 16-byte digest of the event id (:func:`ledger_id`; a
+                            small hash is listpack-encoded), expiring ``dedup_ttl_s`` after the root's last commit
 - ``P:{T}:audit:TYPE:REF``  STREAM, one entry per event (field ``a``: a JSON array of its audit records;
                             ``r``: one record appended later, e.g. a webhook's outcome), about ``audit_maxlen``
                             entries, expiring ``audit_retention_s`` after the entity's last event (0: never)
@@ -69,6 +69,15 @@ def encode_entry(event_id: str, messages: Sequence[OutMessage]) -> bytes:
         parts.append(m.key)
         parts.append(m.value)
     return b"".join(parts)
+
+
+def ledger_id(event_id: str) -> bytes:
+    """How the dedup ledger names an event: 16 bytes (128 bits, so no two ids of a root collide in practice)
+    instead of the id itself, usually a 36-character UUID: it halves the ledger, which outlives the audit."""
+    return _blake2b(event_id.encode(), digest_size=16).digest()
+
+
+_blake2b = hashlib.blake2b
 
 
 def decode_entry(raw: bytes) -> OutboxEntry:
@@ -192,7 +201,7 @@ class RedisStore:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for root, positions in by_root.items():
-                pipe.hmget(self.keys.applied(root), [events[i][1] for i in positions])
+                pipe.hmget(self.keys.applied(root), [ledger_id(events[i][1]) for i in positions])
             replies = await pipe.execute()
         out = [False] * len(events)
         for positions, flags in zip(by_root.values(), replies, strict=True):
@@ -229,8 +238,8 @@ class RedisStore:
         audit = b"[" + b",".join(r.audit) + b"]" if r.audit else b""
         outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
         links = [part for _, child, status in r.child_links for part in (child, status)]
-        return [r.event_id, base, r.expected_version, self.dedup_ttl_s, self.audit_maxlen, r.entity or b"", audit,
-                outbox, self.audit_retention_s, *links]
+        return [ledger_id(r.event_id), ledger_id(base) if base else b"", r.expected_version, self.dedup_ttl_s,
+                self.audit_maxlen, r.entity or b"", audit, outbox, self.audit_retention_s, *links]
 
     @staticmethod
     def _result(reply: Any) -> CommitResult:

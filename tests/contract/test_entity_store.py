@@ -9,7 +9,7 @@ import pytest
 from redis.crc import key_slot
 
 from orchestrator.adapters.memory_store import MemoryStore
-from orchestrator.adapters.redis_store import COMMIT_SHA, RedisStore
+from orchestrator.adapters.redis_store import COMMIT_SHA, RedisStore, ledger_id
 from orchestrator.model import AuditRecord, Category, Entity, EntityKey, RootKey
 from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, OutboxEntry, OutMessage, Topic
 
@@ -283,6 +283,14 @@ class TestRedisStore(EntityStoreContract):
         await store.commit([request("e1", 0)])
         ttl = await store.redis.ttl(store.keys.applied(ROOT))
         assert 0 < ttl <= 60
+
+    async def test_the_ledger_names_events_by_a_16_byte_digest(self, redis_store: RedisStore) -> None:
+        event_id = "3f2b8a4c-1d6e-4f7a-9b0c-5e8d2a7f1c43"
+        await redis_store.commit([request(event_id, 0), request("e2", 1)])
+        names = await redis_store.redis.hkeys(redis_store.keys.applied(ROOT))
+        assert sorted(names) == sorted([ledger_id(event_id), ledger_id("e2")])
+        assert all(len(name) == 16 for name in names)
+        assert await redis_store.seen([(ROOT, event_id), (ROOT, "e3")]) == [True, False]
 
     async def test_commit_survives_a_flushed_script_cache(self, redis_store: RedisStore) -> None:
         await redis_store.redis.script_flush()
