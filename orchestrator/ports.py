@@ -36,7 +36,7 @@ class OutboxEntry(NamedTuple):
 class CommitRequest:
     """One event's atomic step: everything is written, or nothing is.
 
-    ``entity`` is the new state as JSON (None leaves the entity untouched, as for NO_MATCH);
+    ``entity`` is the new state as ``Entity.to_state_json()`` (None leaves the entity untouched, as for NO_MATCH);
     ``expected_version`` is the version the decision was made on (0 for an entity never stored).
     """
 

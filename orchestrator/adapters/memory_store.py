@@ -50,15 +50,14 @@ class MemoryStore:
         return None
 
     async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
-        return [self._entity(_slot(root, key)) for key, root in zip(keys, roots, strict=True)]
+        return [self._entity(key, root) for key, root in zip(keys, roots, strict=True)]
 
-    def _entity(self, slot: Slot) -> Entity | None:
-        stored = self._states.get(slot)
+    def _entity(self, key: EntityKey, root: RootKey) -> Entity | None:
+        stored = self._states.get(_slot(root, key))
         if stored is None:
             return None
         version, raw = stored
-        entity = Entity.model_validate_json(raw)
-        return entity if entity.version == version else entity.model_copy(update={"version": version})
+        return Entity.from_state_json(raw, key, root, version)
 
     async def children(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[dict[str, str]]:
         return [dict(self._children.get(_slot(root, key), {})) for key, root in zip(keys, roots, strict=True)]

@@ -2,7 +2,8 @@
 
 Keys (``P`` is the prefix, ``T`` the root's tag ``retailer:TYPE:ref``):
 
-- ``P:{T}:e:TYPE:REF``      entity state, ``b"<version>|" + entity JSON``
+- ``P:{T}:e:TYPE:REF``      entity state, ``b"<version>|" + Entity.to_state_json()`` (the JSON without what the
+                            key and the version say)
 - ``P:{T}:ids``             HASH of applied events, by a 16-byte digest of the event id (:func:`ledger_id`; a
                             small hash is listpack-encoded), expiring ``dedup_ttl_s`` after the root's last commit
 - ``P:{T}:audit:TYPE:REF``  STREAM, one entry per event (field ``a``: a JSON array of its audit records;
@@ -93,12 +94,10 @@ def decode_entry(raw: bytes) -> OutboxEntry:
     return OutboxEntry(event_id.decode(), tuple(messages))
 
 
-def decode_state(raw: bytes) -> Entity:
-    """The stored version (the store's count of writes) wins over the JSON's ``version`` field."""
+def decode_state(raw: bytes, key: EntityKey, root: RootKey) -> Entity:
+    """``b"<version>|" + Entity.to_state_json()``: the version the store counts, then the state."""
     head, _, body = raw.partition(b"|")
-    entity = Entity.model_validate_json(body)
-    version = int(head)
-    return entity if entity.version == version else entity.model_copy(update={"version": version})
+    return Entity.from_state_json(body, key, root, int(head))
 
 
 def audit_records(fields: dict[bytes, bytes]) -> list[AuditRecord]:
@@ -181,7 +180,8 @@ class RedisStore:
             return []
         names = [self.keys.state(root, key) for key, root in zip(keys, roots, strict=True)]
         raw = cast(list[bytes | None], await self.redis.mget(names))
-        return [None if value is None else decode_state(value) for value in raw]
+        return [None if value is None else decode_state(value, key, root)
+                for value, key, root in zip(raw, keys, roots, strict=True)]
 
     async def children(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[dict[str, str]]:
         if not keys:

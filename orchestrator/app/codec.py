@@ -78,7 +78,7 @@ def commit_request(decision: Decision) -> CommitRequest:
         root=before.root_key,
         entity_key=before.key,
         expected_version=before.version,
-        entity=decision.after.to_json() if decision.after is not None else None,
+        entity=decision.after.to_state_json() if decision.after is not None else None,
         audit=audit,
         outbox=outbox,
         child_links=[(link.parent, link.child, link.status) for link in decision.child_links],
