@@ -48,7 +48,12 @@ def plot_scale(results: dict[str, Any], path: Path) -> Path:
     left.set_xlabel("distinct orders")
     left.set_ylabel("worker peak RSS (MB)")
     left.set_title("worker memory")
-    right.plot(orders, [s["redis_bytes_per_order"] for s in steps], marker="o", label="Redis bytes / order")
+    right.plot(orders, [s["redis_bytes_per_order"] for s in steps], marker="o", label="right after the run")
+    expired = [(s["orders"], s["redis_bytes_per_order_after_retention"]) for s in steps
+               if "redis_bytes_per_order_after_retention" in s]
+    if expired:
+        right.plot(*zip(*expired, strict=True), marker="s", label="once the audit retention ran out")
+        right.legend()
     right.set_xscale("log")
     right.set_xlabel("distinct orders")
     right.set_ylabel("bytes per completed order")

@@ -4,6 +4,8 @@ audit streams, applied-event ledger, children index), with one order's keys brok
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from bench.stack import Servers, create_topics, drop_namespace, redis_used_memor
 FULL_STEPS = (10_000, 30_000, 100_000, 300_000, 1_000_000)
 QUICK_STEPS = (300, 1_000)
 MB = 1024 * 1024
+MAX_WAIT_S = 120
 
 
 def scale_steps(max_orders: int, quick: bool) -> list[int]:
@@ -42,6 +45,40 @@ async def key_breakdown(url: str, ns: Namespace, ref: str) -> dict[str, int]:
     return out
 
 
+def audit_retention_s() -> int | None:
+    """The worker's audit retention when it is short enough to wait out (the worker gets our ORCH_* env)."""
+    value = os.environ.get("ORCH_AUDIT_RETENTION_S", "")
+    return int(value) if value.isdigit() and 0 < int(value) <= MAX_WAIT_S else None
+
+
+async def expire_namespace(url: str, ns: Namespace) -> None:
+    """Touch every key of the namespace, so that those past their TTL are deleted now rather than whenever
+    Redis's sampling expiry gets to them."""
+    redis = Redis.from_url(url)
+    try:
+        keys = [k async for k in redis.scan_iter(match=f"{ns.key_prefix}:*", count=10_000)]
+        for at in range(0, len(keys), 10_000):
+            async with redis.pipeline(transaction=False) as pipe:
+                for key in keys[at:at + 10_000]:
+                    pipe.exists(key)
+                await pipe.execute()
+    finally:
+        await redis.aclose()
+
+
+async def _after_retention(servers: Servers, ns: Namespace, before: int, orders: int, ref: str) -> dict[str, Any]:
+    """Redis bytes per order once the audit retention has run out: what a completed order costs for good."""
+    retention = audit_retention_s()
+    if retention is None:
+        return {}
+    say(f"scale {orders:,}: waiting {retention + 1}s for the audit retention (ORCH_AUDIT_RETENTION_S) to run out")
+    await asyncio.sleep(retention + 1)
+    await expire_namespace(servers.redis_url, ns)
+    after = await redis_used_memory(servers.redis_url)
+    return {"audit_retention_s": retention, "redis_bytes_per_order_after_retention": round((after - before) / orders),
+            "one_order_keys_after_retention": await key_breakdown(servers.redis_url, ns, ref)}
+
+
 async def _step(cfg: BenchConfig, servers: Servers, log_dir: Path, orders: int) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:4].upper()
     refs = [order_ref(f"{tag}-", i) for i in range(orders)]
@@ -54,6 +91,7 @@ async def _step(cfg: BenchConfig, servers: Servers, log_dir: Path, orders: int) 
             await run.preloaded_phase(off, f"{orders:,} orders phase 2", phase2(refs))
         after = await redis_used_memory(servers.redis_url)
         breakdown = await key_breakdown(servers.redis_url, run.ns, refs[len(refs) // 2])
+        expired = await _after_retention(servers, run.ns, before, orders, refs[len(refs) // 2])
         say(f"scale {orders:,}: checking every order in Redis")
         problems = await SPECS["orchestrator"].check(servers, run.ns, refs)
     finally:
@@ -69,9 +107,10 @@ async def _step(cfg: BenchConfig, servers: Servers, log_dir: Path, orders: int) 
             "cpu_us_per_event": round(sum(p.cpu_s for p in run.phases) / events * 1e6, 1),
             "peak_rss_mb": round(run.peak_rss / MB, 1), "redis_bytes": after - before,
             "redis_bytes_per_order": round((after - before) / orders), "one_order_keys": breakdown,
-            "check": problems or "ok"}
+            "check": problems or "ok", **expired}
     say(f"scale {orders:,}: {step['events_per_s']:,.0f} events/s, worker peak RSS {step['peak_rss_mb']:,.0f} MB, "
-        f"Redis {step['redis_bytes_per_order']:,} bytes/order")
+        f"Redis {step['redis_bytes_per_order']:,} bytes/order"
+        + (f", {expired['redis_bytes_per_order_after_retention']:,} once the audit expired" if expired else ""))
     return step
 
 
@@ -94,14 +133,18 @@ async def run_scale(cfg: BenchConfig, servers: Servers, log_dir: Path, steps: li
 
 
 def scale_table(results: dict[str, Any]) -> str:
-    head = f"{'orders':>10}{'events/s':>10}{'CPU µs/ev':>11}{'peak RSS MB':>13}{'Redis B/order':>15}  check"
+    head = (f"{'orders':>10}{'events/s':>10}{'CPU µs/ev':>11}{'peak RSS MB':>13}{'Redis B/order':>15}"
+            f"{'after retention':>17}  check")
     lines = [head, "-" * len(head)]
     for s in results["steps"]:
         check = "ok" if s["check"] == "ok" else "FAILED"
+        expired = s.get("redis_bytes_per_order_after_retention")
         lines.append(f"{s['orders']:>10,}{s['events_per_s']:>10,.0f}{s['cpu_us_per_event']:>11,.0f}"
-                     f"{s['peak_rss_mb']:>13,.0f}{s['redis_bytes_per_order']:>15,}  {check}")
+                     f"{s['peak_rss_mb']:>13,.0f}{s['redis_bytes_per_order']:>15,}"
+                     f"{'-' if expired is None else f'{expired:,}':>17}  {check}")
     if results["steps"]:
-        keys = results["steps"][-1]["one_order_keys"]
+        last = results["steps"][-1]
+        keys = last.get("one_order_keys_after_retention") or last["one_order_keys"]
         lines.append("one completed order's keys (MEMORY USAGE bytes): "
                      + ", ".join(f"{k} {v:,}" for k, v in sorted(keys.items())))
     if results["steps"] and results["steps"][-1]["orders"] < results["full_setting_max_orders"]:
