@@ -6,7 +6,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit integration schemas docs bench bench-scale bench-split bench-micro clean install
 
-install: $(STAMP)
+# The engine's per-event modules compiled with mypyc (tools/build_native.py); rebuilt when they change, and
+# skipped (plain Python) where there is no C compiler.
+NATIVE_SRC := orchestrator/engine/execution.py orchestrator/engine/scope.py orchestrator/engine/effects.py
+NATIVE     := build/native/.built
+
+install: $(STAMP) $(NATIVE)
+
+$(NATIVE): $(STAMP) $(NATIVE_SRC) tools/build_native.py
+	$(BIN)/python tools/build_native.py
+	@mkdir -p build/native && touch $@
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +25,11 @@ $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	@touch $(STAMP)
 
 ## make run: the embedded default (Tansu broker + Redis + worker); Ctrl-C stops it all.
-run: $(STAMP)
+run: $(STAMP) $(NATIVE)
 	$(BIN)/orchestrator dev
 
 ## make test: lint, types, architecture, then the whole test suite against real servers.
-test: lint typecheck
+test: lint typecheck $(NATIVE)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -30,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(NATIVE)
 	$(BIN)/pytest -q tests/unit tests/contract
 
 schemas: $(STAMP)
@@ -38,19 +47,19 @@ schemas: $(STAMP)
 
 ## make bench: the orchestrator against a raw-aiokafka ceiling and a naive Faust agent, same broker, Redis and
 ## load (20,000 ORDER::HD orders); results in bench/results/ and a row of bench/results.csv. BENCH_ARGS=--quick
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## make bench-scale: worker RSS and Redis bytes per order over 10k..100k orders (--max-orders 1000000: full)
-bench-scale: $(STAMP)
+bench-scale: $(STAMP) $(NATIVE)
 	$(BIN)/python -m bench --mode scale $(BENCH_ARGS)
 
 ## make bench-split: 2 workers against 1 on the same partitions
-bench-split: $(STAMP)
+bench-split: $(STAMP) $(NATIVE)
 	$(BIN)/python -m bench --mode split $(BENCH_ARGS)
 
 ## make bench-micro: pytest-benchmark micro-benchmarks (conditions, engine) with their time budgets
-bench-micro: $(STAMP)
+bench-micro: $(STAMP) $(NATIVE)
 	$(BIN)/pytest -q tests/bench --benchmark-only -o addopts=""
 
 ## make docs: regenerate the rule reference page from the rules' code
@@ -58,4 +67,5 @@ docs: $(STAMP)
 	$(BIN)/orchestrator rules --write docs/rules.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -f orchestrator/engine/*.so
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

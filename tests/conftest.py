@@ -11,12 +11,27 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from orchestrator.adapters.redis_store import RedisStore
-from orchestrator.adapters.servers import start_redis, start_tansu
+
+def _drop_stale_native_engine() -> None:
+    """Engine modules compiled by ``make`` (tools/build_native.py) take precedence over their sources: when a
+    source was edited since, remove the compiled ones so that the tests run the edit (``make`` rebuilds)."""
+    engine = Path(__file__).resolve().parents[1] / "orchestrator" / "engine"
+    compiled = list(engine.glob("*.so"))
+    sources = [engine / f"{so.name.split('.')[0]}.py" for so in compiled]
+    if any(py.exists() and py.stat().st_mtime > so.stat().st_mtime for so, py in zip(compiled, sources, strict=True)):
+        for so in compiled:
+            so.unlink()
+
+
+_drop_stale_native_engine()  # before anything imports the engine
+
+from orchestrator.adapters.redis_store import RedisStore  # noqa: E402
+from orchestrator.adapters.servers import start_redis, start_tansu  # noqa: E402
 
 RedisStoreFactory = Callable[..., RedisStore]
 

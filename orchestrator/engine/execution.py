@@ -213,14 +213,15 @@ def decide(
     run = Execution(workflow, before, now, max_depth=max_inline_depth, timer=timer, children=children or {})
     try:
         outcome = run.run(event)
-    except LoopLimit as exc:
+    # One name per clause: compiled (tools/build_native.py), a name keeps the type of its first binding.
+    except LoopLimit as loop:
         return _abandoned(run, event, before, Outcome.LOOP_LIMIT,
-                          f"inline event {exc} exceeded the inline depth limit of {max_inline_depth}: "
+                          f"inline event {loop} exceeded the inline depth limit of {max_inline_depth}: "
                           "the workflow sends events to itself in a loop; check its SendEvent rules")
-    except BusinessError as exc:
-        return _abandoned(run, event, before, Outcome.FAILED, f"failed on purpose: {exc}")
-    except Exception as exc:  # a rule failed: the entity stays as it was, the audit says why
-        return _abandoned(run, event, before, Outcome.FAILED, f"{type(exc).__name__}: {exc}")
+    except BusinessError as failure:
+        return _abandoned(run, event, before, Outcome.FAILED, f"failed on purpose: {failure}")
+    except Exception as error:  # a rule failed: the entity stays as it was, the audit says why
+        return _abandoned(run, event, before, Outcome.FAILED, f"{type(error).__name__}: {error}")
     if outcome is Outcome.NO_MATCH and not run.working.changed:
         run.record(event, Category.EVENT, Outcome.NO_MATCH, event.name, run.no_match(), _summary(before, None))
         return Decision(event, outcome, before, None, (), tuple(run.audit), 0)

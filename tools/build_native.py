@@ -1,0 +1,64 @@
+"""Compile the engine's per-event modules to C extensions with mypyc (shipped with mypy), next to their sources.
+
+The modules stay plain, type-checked Python; the compiled ones take precedence on import and run the same code
+about 15% faster (the engine micro-benchmark: a ruleset of five rules with three conditions). Optional: when
+there is no C compiler, or a build fails, the pure-Python modules are used unchanged.
+
+    python tools/build_native.py          # build (what `make install` does)
+    python tools/build_native.py --clean  # remove the compiled modules
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from mypyc.build import mypycify
+from setuptools import setup  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ("orchestrator/engine/execution.py", "orchestrator/engine/scope.py", "orchestrator/engine/effects.py")
+GROUP = "orchestrator.engine._native"  # the shared runtime library, kept inside the package
+
+
+def compiled_files() -> list[Path]:
+    package = ROOT / "orchestrator" / "engine"
+    names = [Path(m).stem for m in MODULES] + ["_native"]
+    return [p for name in names for p in package.glob(f"{name}.*.so")]
+
+
+def clean() -> None:
+    for path in compiled_files():
+        path.unlink()
+    shutil.rmtree(ROOT / "build" / "native", ignore_errors=True)
+
+
+def build() -> int:
+    clean()
+    setup(
+        name="orchestrator-native",
+        ext_modules=mypycify(list(MODULES), group_name=GROUP, opt_level="3"),
+        script_args=["--quiet", "build_ext", "--inplace", "--build-temp", "build/native/temp",
+                     "--build-lib", "build/native/lib"],
+    )
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    os.chdir(ROOT)
+    if "--clean" in argv:
+        clean()
+        return 0
+    try:
+        return build()
+    except (Exception, SystemExit) as exc:  # no compiler, or mypyc refused: the Python modules still work
+        clean()
+        print(f"build_native: not compiled ({type(exc).__name__}: {exc}); the engine runs as plain Python",
+              file=sys.stderr)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
