@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     fetch_wait_ms: int = Field(
         default=10, ge=1, description="Longest a fetch waits at the broker for data (a floor under latency)"
     )
+    fetch_partition_bytes: int = Field(
+        default=1 << 20, ge=1024,
+        description="Most bytes one fetch returns per partition: with a deep backlog, the worker's memory peak")
     key_prefix: str = Field(default="orch", description="Prefix of every Redis key")
     audit_maxlen: int = Field(default=1000, ge=1, description="Audit entries (one per event) kept per entity")
     audit_retention_s: int = Field(

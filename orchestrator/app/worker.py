@@ -96,6 +96,7 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
         broker_rebalance_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
+        consumer_max_fetch_size=settings.fetch_partition_bytes,
     )
     events = app.topic(
         settings.events_topic, value_serializer="raw", key_serializer="raw", partitions=settings.partitions
