@@ -84,39 +84,6 @@ class AuditEntry(NamedTuple):
     duration_us: int | None
     data: dict[str, Any]
 
-    # The head's fields, read as AuditRecord's are (the report builder takes either).
-    @property
-    def at(self) -> datetime:
-        return self.head.at
-
-    @property
-    def event_id(self) -> str:
-        return self.head.event_id
-
-    @property
-    def event_name(self) -> str:
-        return self.head.event_name
-
-    @property
-    def retailer_id(self) -> str:
-        return self.head.retailer_id
-
-    @property
-    def entity_type(self) -> str:
-        return self.head.entity_type
-
-    @property
-    def entity_ref(self) -> str:
-        return self.head.entity_ref
-
-    @property
-    def root_entity_type(self) -> str:
-        return self.head.root_entity_type
-
-    @property
-    def root_entity_ref(self) -> str:
-        return self.head.root_entity_ref
-
     def to_json(self, prefix: bytes | None = None) -> bytes:
         """The record's JSON; ``prefix`` is its head's ``json_prefix()`` when the caller has it already."""
         tail: dict[str, Any] = {"category": self.category, "status": self.status, "name": self.name,

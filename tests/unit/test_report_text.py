@@ -24,7 +24,7 @@ def report_for(*rules: dict[str, Any], total: int = 5) -> ExecutionReport:
     event = Event(id="e1", name="CREATE", retailer_id="1", entity_type="ORDER", entity_subtype="HD", entity_ref="O-9",
                   attributes={"total": total})
     decision = decide(event, None, compile_workflow(definition, discover_rules()), NOW, timer=lambda: 0)
-    report = build_report(decision.audit, "e1")
+    report = build_report([entry.to_record() for entry in decision.audit], "e1")
     assert report is not None
     return report
 
