@@ -45,11 +45,10 @@ class BenchConfig:
         return "quick" if self.quick else "full"
 
 
-@dataclass(frozen=True)
-class Namespace:
-    """One contestant run's private slice of the shared broker and Redis."""
+class TopicNames:
+    """The topics of a run's ``prefix``: the harness's view and the contestants' own share them."""
 
-    prefix: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}")
+    prefix: str
 
     @property
     def events_topic(self) -> str:
@@ -63,6 +62,13 @@ class Namespace:
     def sink_topic(self) -> str:
         """Where the limit and naive contestants send their one output event per input event."""
         return f"{self.prefix}.sink"
+
+
+@dataclass(frozen=True)
+class Namespace(TopicNames):
+    """One contestant run's private slice of the shared broker and Redis."""
+
+    prefix: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}")
 
     @property
     def topics(self) -> list[str]:

@@ -13,27 +13,17 @@ from typing import Any
 
 import orjson
 
+from bench.config import TopicNames
+
 
 @dataclass(frozen=True)
-class Args:
+class Args(TopicNames):
     bootstrap: str
     redis_url: str
     prefix: str
     group: str
     batch_size: int
     batch_wait_ms: int
-
-    @property
-    def events_topic(self) -> str:
-        return f"{self.prefix}.events"
-
-    @property
-    def audit_topic(self) -> str:
-        return f"{self.prefix}.audit"
-
-    @property
-    def sink_topic(self) -> str:
-        return f"{self.prefix}.sink"
 
 
 def parse_args(description: str) -> Args:
