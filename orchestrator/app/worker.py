@@ -1,4 +1,5 @@
-"""The Faust worker: consumes ``{prefix}.events`` in batches and hands each batch to the processor.
+"""The worker: consumes ``{prefix}.events`` in batches (app/consumer.py) and hands each to the processor;
+Faust runs the rest (HTTP API, webhook agent, lifecycle).
 
 Scale out by starting more workers with the same ``ORCH_CONSUMER_GROUP``: Kafka splits the partitions,
 and since events are keyed by root entity, each entity's events stay in one worker, in order.
@@ -11,12 +12,14 @@ import gc
 from typing import Any
 
 import faust
+import mode
 import structlog
 
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.app.api import install_api
 from orchestrator.app.codec import Incoming
+from orchestrator.app.consumer import EventConsumer
 from orchestrator.app.faust_tuning import set_fetch_max_wait
 from orchestrator.app.processor import BatchProcessor
 from orchestrator.app.settings import Settings
@@ -27,6 +30,9 @@ from orchestrator.workflow.plugins import discover_rules
 
 log = structlog.get_logger("orchestrator.worker")
 RETRY_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+# Faust's consumer only carries webhook jobs, which may wait this long for a quiet broker to answer a fetch
+# (polling it every 10 ms, as the events consumer does, costs CPU for nothing)
+WEBHOOK_FETCH_WAIT_MS = 100
 
 
 class Runtime:
@@ -70,18 +76,13 @@ class Runtime:
             return
 
 
-def _incoming(event: Any) -> Incoming:
-    m = event.message
-    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
-
-
 def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.App:
     """Build the Faust app; workflow files are loaded (and refused whole if any is bad) before it starts."""
     workflows = workflows if workflows is not None else load_workflows(settings.rulesets, discover_rules())
-    set_fetch_max_wait(settings.fetch_wait_ms)
+    set_fetch_max_wait(WEBHOOK_FETCH_WAIT_MS)
     runtime = Runtime(settings, workflows)
     app = faust.App(
-        settings.consumer_group,
+        f"{settings.consumer_group}-webhooks",  # Faust's own consumer reads only the webhook jobs
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
         store="memory://",
         autodiscover=False,
@@ -95,31 +96,16 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
         broker_session_timeout=settings.session_timeout_s,
         broker_rebalance_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 5),
-        stream_buffer_maxsize=max(4096, settings.batch_size * 4),
-        consumer_max_fetch_size=settings.fetch_partition_bytes,
     )
-    events = app.topic(
-        settings.events_topic, value_serializer="raw", key_serializer="raw", partitions=settings.partitions
-    )
+    events = EventConsumer(settings, runtime)
 
-    @app.agent(events, concurrency=1)
-    async def consume(stream: Any) -> None:
-        await runtime.start()
-        try:
-            async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait_ms / 1000):
-                try:
-                    await runtime.process([_incoming(e) for e in batch])
-                except BaseException:
-                    for e in batch:  # take_events acks on unwind; keep these offsets uncommitted
-                        e.message.acked = True
-                    raise
-        finally:
-            await runtime.stop()
+    @app.service
+    class Events(mode.Service):  # the events topic, batch by batch: see app/consumer.py
+        async def on_start(self) -> None:
+            await events.start()
 
-    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
-    async def _assigned(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
-        runtime.consuming = True
-        log.info("partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned or ()))
+        async def on_stop(self) -> None:
+            await events.stop()
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:

@@ -1,19 +1,23 @@
-"""Settings that reach Faust's consumer."""
+"""Settings that reach the events consumer."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from orchestrator.app.consumer import consumer_options
 from orchestrator.app.settings import Settings
-from orchestrator.app.worker import create_app
-
-RULESETS = Path(__file__).resolve().parents[2] / "rulesets"
 
 
 def test_the_fetch_size_per_partition_is_the_consumers() -> None:
-    app = create_app(Settings(rulesets=RULESETS, fetch_partition_bytes=128 * 1024))
-    assert app.conf.consumer_max_fetch_size == 128 * 1024
+    assert consumer_options(Settings(fetch_partition_bytes=128 * 1024))["max_partition_fetch_bytes"] == 128 * 1024
 
 
 def test_the_default_fetch_size_is_one_mebibyte_per_partition() -> None:
-    assert create_app(Settings(rulesets=RULESETS)).conf.consumer_max_fetch_size == 1 << 20
+    assert consumer_options(Settings())["max_partition_fetch_bytes"] == 1 << 20
+
+
+def test_offsets_are_committed_by_the_worker_not_on_a_timer() -> None:
+    assert consumer_options(Settings())["enable_auto_commit"] is False
+
+
+def test_a_batch_is_at_most_the_batch_size_and_a_fetch_waits_at_most_the_fetch_wait() -> None:
+    options = consumer_options(Settings(batch_size=123, fetch_wait_ms=7))
+    assert (options["max_poll_records"], options["fetch_max_wait_ms"]) == (123, 7)

@@ -1,0 +1,135 @@
+"""The events consumer: batches go straight from aiokafka to the processor; offsets are committed after each.
+
+Faust runs the worker around it (the HTTP API, the webhook agent, signals and shutdown), but the events topic
+is read here with aiokafka's batched ``getmany``. Faust's streams turn every message into an event, pass it
+through a queue from a consumer thread, and keep per-message offset books: that was about a fifth of the
+worker's CPU per event, for batches the processor handles whole anyway.
+
+Guarantees:
+- a batch's offsets are committed only after :meth:`Runtime.process` returned, which is only after its
+  atomic Redis step and its outbox relay (a crash anywhere before means redelivery, and dedup);
+- a rebalance waits for the batch in hand: partitions are given up only once it is processed and committed,
+  and records of a partition revoked meanwhile are left to its next owner;
+- one partition's records are processed in offset order, and an entity's events share a partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from orchestrator.adapters.servers import ensure_topics
+from orchestrator.app.codec import Incoming
+from orchestrator.app.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestrator.app.worker import Runtime
+
+log = structlog.get_logger("orchestrator.consumer")
+FETCH_RETRY_S = 1.0
+STOP_GRACE_S = 30.0  # how long a stopping worker lets its batch in hand finish before it is cancelled
+
+
+def consumer_options(settings: Settings) -> dict[str, Any]:
+    """What the events consumer is built with; a test reads it."""
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": settings.consumer_group,
+        "client_id": f"{settings.consumer_group}-events",
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": settings.batch_size,
+        "fetch_max_wait_ms": settings.fetch_wait_ms,
+        "max_partition_fetch_bytes": settings.fetch_partition_bytes,
+        "session_timeout_ms": int(settings.session_timeout_s * 1000),
+        "rebalance_timeout_ms": int(settings.session_timeout_s * 1000),
+        "heartbeat_interval_ms": int(max(0.5, settings.session_timeout_s / 5) * 1000),
+    }
+
+
+def to_batch(fetched: Mapping[TopicPartition, Sequence[Any]], owned: set[TopicPartition]) -> list[Incoming]:
+    """The records of the partitions still ``owned``, each partition's in offset order."""
+    return [Incoming(r.topic, r.partition, r.offset, r.key, r.value)
+            for tp, records in fetched.items() if tp in owned for r in records]
+
+
+def next_offsets(fetched: Mapping[TopicPartition, Sequence[Any]],
+                 owned: set[TopicPartition]) -> dict[TopicPartition, int]:
+    """The offsets to commit once a batch is processed: the one after each owned partition's last record."""
+    return {tp: records[-1].offset + 1 for tp, records in fetched.items() if tp in owned and records}
+
+
+class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self._consumer: AIOKafkaConsumer | None = None
+        self._batch_in_hand = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        await ensure_topics(settings.kafka_bootstrap, settings.topics, settings.partitions)
+        await self.runtime.start()
+        self._consumer = AIOKafkaConsumer(**consumer_options(self.settings))
+        self._consumer.subscribe([self.settings.events_topic], listener=self)
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(self._consumer), name="orchestrator-events")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand (or give up on it after a grace period: it is redelivered), then leave."""
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, STOP_GRACE_S)
+        if self._consumer is not None:
+            with contextlib.suppress(KafkaError):
+                await self._consumer.stop()
+        self.runtime.consuming = False
+        await self.runtime.stop()
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        wait_ms = max(1, self.settings.batch_wait_ms)
+        while not self._stopping.is_set():
+            try:
+                fetched = await consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.batch_size)
+            except KafkaError as exc:  # aiokafka retries broker trouble itself; whatever escapes is waited out
+                log.error("fetch_failed_retrying", error=f"{type(exc).__name__}: {exc}", retry_in_s=FETCH_RETRY_S)
+                await asyncio.sleep(FETCH_RETRY_S)
+                continue
+            if fetched:
+                async with self._batch_in_hand:
+                    await self._process(consumer, fetched)
+
+    async def _process(self, consumer: AIOKafkaConsumer, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        owned = consumer.assignment()
+        batch = to_batch(fetched, owned)
+        if not batch:
+            return
+        await self.runtime.process(batch)
+        try:
+            await consumer.commit(next_offsets(fetched, owned))
+        except KafkaError as exc:  # the group moved on (e.g. this worker was too slow): the next owner redelivers
+            log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", events=len(batch),
+                        hint="the events are redelivered to the partitions' next owner and skipped there as "
+                             "duplicates; if this repeats, raise ORCH_SESSION_TIMEOUT_S or lower ORCH_BATCH_SIZE")
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._batch_in_hand:  # the batch in hand is processed and committed before we let go
+            if revoked:
+                log.info("partitions_revoked", partitions=_names(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.runtime.consuming = True
+        log.info("partitions_assigned", partitions=_names(assigned))
+
+
+def _names(partitions: set[TopicPartition]) -> list[str]:
+    return sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
