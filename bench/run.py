@@ -19,7 +19,7 @@ from bench.config import EVENTS_PER_ORDER, BenchConfig, Namespace
 from bench.contestants.specs import Spec
 from bench.load import Message, paced_schedule, preload, publish_paced
 from bench.proc import WorkerProc
-from bench.stack import Offsets, Servers, first_timestamp, offsets, read_records
+from bench.stack import Offsets, Servers, first_timestamp, not_committed, offsets, read_records
 from bench.stats import percentile, percentiles
 
 POLL_S = 0.1
@@ -131,14 +131,23 @@ class ContestantRun:
             self._check_alive(label)
             if now - last_change > self.cfg.stall_timeout_s:
                 raise BenchFailure(f"{self.spec.name} {label}: no progress for {self.cfg.stall_timeout_s:g}s at "
-                                   f"{committed - before:,}/{expected - before:,} events (an event that matched "
-                                   f"no ruleset sends nothing on)\n{self._tail()}")
+                                   f"{committed - before:,}/{expected - before:,} events; "
+                                   f"{await self._stall_cause(off)}\n{self._tail()}")
             if now >= next_report:
                 rate = (committed - reported) / (now - last_report)
                 state = f"({rate:,.0f}/s)" if committed > before else "(the worker is joining the group)"
                 say(f"{self.spec.name} {label}: {committed - before:,}/{expected - before:,} events {state}")
                 next_report, last_report, reported = now + PROGRESS_S, now, committed
             await asyncio.sleep(POLL_S)
+
+    async def _stall_cause(self, off: Offsets) -> str:
+        topic = self.ns.events_topic
+        behind = await not_committed(self.servers.bootstrap, topic, await off.committed(topic))
+        if behind:
+            where = ", ".join(f"partition {p}: {n:,}" for p, n in behind.items())
+            return f"events on {topic} not committed by the group ({where})"
+        return (f"the group committed every event on {topic}, so fewer follow-up events were sent than expected: "
+                "an event matched no ruleset, or was skipped without being processed")
 
     def _check_alive(self, label: str) -> None:
         if self.worker is not None and not self.worker.running:

@@ -160,6 +160,15 @@ async def read_records(bootstrap: str, topic: str, since: float, *,
         await consumer.stop()
 
 
+async def not_committed(bootstrap: str, topic: str, committed: dict[int, int]) -> dict[int, int]:
+    """Per partition, how many records of ``topic`` lie past the group's ``committed`` offset (only those with
+    any): what a stalled run tells apart, an event not yet committed from one that was never produced."""
+    ends: dict[int, int] = {}
+    async for record in read_records(bootstrap, topic, 0.0):
+        ends[record.partition] = record.offset + 1
+    return {p: end - committed.get(p, 0) for p, end in sorted(ends.items()) if end > committed.get(p, 0)}
+
+
 async def first_timestamp(bootstrap: str, topic: str, since: float) -> float | None:
     """The earliest (producer) timestamp, in epoch seconds, of the records stamped at or after ``since``."""
     stamps = [r.timestamp async for r in read_records(bootstrap, topic, since, first_only=True)]
