@@ -72,30 +72,24 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self._consumer: AIOKafkaConsumer | None = None
         self._batch_in_hand = asyncio.Lock()
         self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[Any] | None = None
 
     async def start(self) -> None:
+        """Create missing topics, start the runtime (producer, outbox sweep) and join the group."""
         settings = self.settings
         await ensure_topics(settings.kafka_bootstrap, settings.topics, settings.partitions)
         await self.runtime.start()
-        self._consumer = AIOKafkaConsumer(**consumer_options(self.settings))
-        self._consumer.subscribe([self.settings.events_topic], listener=self)
+        self._consumer = AIOKafkaConsumer(**consumer_options(settings))
+        self._consumer.subscribe([settings.events_topic], listener=self)
         await self._consumer.start()
-        self._task = asyncio.create_task(self._run(self._consumer), name="orchestrator-events")
 
-    async def stop(self) -> None:
-        """Finish the batch in hand (or give up on it after a grace period: it is redelivered), then leave."""
-        self._stopping.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, STOP_GRACE_S)
-        if self._consumer is not None:
-            with contextlib.suppress(KafkaError):
-                await self._consumer.stop()
-        self.runtime.consuming = False
-        await self.runtime.stop()
-
-    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+    async def run(self) -> None:
+        """Fetch, process and commit until :meth:`stop`; the worker runs it as a task that, should it raise,
+        crashes the worker (a consumer that stopped consuming must not look healthy)."""
+        consumer = self._consumer
+        if consumer is None:
+            raise RuntimeError("EventConsumer.run before start()")
+        self._task = asyncio.current_task()
         wait_ms = max(1, self.settings.batch_wait_ms)
         while not self._stopping.is_set():
             try:
@@ -107,6 +101,20 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
             if fetched:
                 async with self._batch_in_hand:
                     await self._process(consumer, fetched)
+
+    async def stop(self) -> None:
+        """Finish the batch in hand (or give up on it after a grace period: it is redelivered), then leave."""
+        self._stopping.set()
+        task = self._task
+        if task is not None and task is not asyncio.current_task():
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
+            task.cancel()
+        if self._consumer is not None:
+            with contextlib.suppress(KafkaError):
+                await self._consumer.stop()
+        self.runtime.consuming = False
+        await self.runtime.stop()
 
     async def _process(self, consumer: AIOKafkaConsumer, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
         owned = consumer.assignment()

@@ -103,6 +103,7 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
     class Events(mode.Service):  # the events topic, batch by batch: see app/consumer.py
         async def on_start(self) -> None:
             await events.start()
+            self.add_future(events.run())
 
         async def on_stop(self) -> None:
             await events.stop()
