@@ -124,10 +124,11 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         await self.runtime.process(batch)
         try:
             await consumer.commit(next_offsets(fetched, owned))
-        except KafkaError as exc:  # the group moved on (e.g. this worker was too slow): the next owner redelivers
+        except KafkaError as exc:  # the group moved on (e.g. a batch outlived the poll interval): redelivered
             log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", events=len(batch),
-                        hint="the events are redelivered to the partitions' next owner and skipped there as "
-                             "duplicates; if this repeats, raise ORCH_SESSION_TIMEOUT_S or lower ORCH_BATCH_SIZE")
+                        hint="the events are redelivered to the partitions' owner and skipped there as duplicates; "
+                             "a batch must finish within the group's poll interval (5 min): if this repeats while "
+                             "Redis and Kafka are up, lower ORCH_BATCH_SIZE")
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._batch_in_hand:  # the batch in hand is processed and committed before we let go
