@@ -107,9 +107,8 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self._stopping.set()
         task = self._task
         if task is not None and task is not asyncio.current_task():
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
-            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_GRACE_S)
+            task.cancel()  # a no-op when it finished
         if self._consumer is not None:
             with contextlib.suppress(KafkaError):
                 await self._consumer.stop()
