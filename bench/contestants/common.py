@@ -7,6 +7,7 @@ check that every input event was applied exactly once (an order ends at ``v`` 1,
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ class Args(TopicNames):
     group: str
     batch_size: int
     batch_wait_ms: int
+    data_dir: str  # where a Faust contestant keeps its directory (not the one it was started in)
 
 
 def parse_args(description: str) -> Args:
@@ -34,8 +36,9 @@ def parse_args(description: str) -> Args:
     p.add_argument("--group", required=True)
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--batch-wait-ms", type=int, default=10)
+    p.add_argument("--data-dir", default=tempfile.gettempdir())
     a = p.parse_args()
-    return Args(a.bootstrap, a.redis_url, a.prefix, a.group, a.batch_size, a.batch_wait_ms)
+    return Args(a.bootstrap, a.redis_url, a.prefix, a.group, a.batch_size, a.batch_wait_ms, a.data_dir)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ AUDIT_MAXLEN = 1000
 def create_app(args: Args) -> faust.App:
     app = faust.App(
         args.group, broker=[f"kafka://{h}" for h in args.bootstrap.split(",")], store="memory://",
+        datadir=f"{args.data_dir}/{args.group}-data",
         autodiscover=False, web_enabled=False, topic_partitions=8, topic_replication_factor=1,
         consumer_auto_offset_reset="earliest", broker_commit_interval=0.5, broker_session_timeout=10.0,
         broker_rebalance_timeout=10.0, broker_heartbeat_interval=2.0,

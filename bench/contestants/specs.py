@@ -53,6 +53,7 @@ def orchestrator_command(s: Servers, ns: Namespace, *,
         "ORCH_KAFKA_BOOTSTRAP": s.bootstrap, "ORCH_REDIS_URL": s.redis_url, "ORCH_TOPIC_PREFIX": ns.prefix,
         "ORCH_KEY_PREFIX": ns.key_prefix, "ORCH_CONSUMER_GROUP": ns.group, "ORCH_HTTP_PORT": str(free_port()),
         "ORCH_HTTP_HOST": "127.0.0.1", "ORCH_RULESETS": str(RULESETS), "ORCH_PARTITIONS": str(PARTITIONS),
+        "ORCH_DATA_DIR": str(s.log_dir / "data"),
     }
     if log_level:
         env["ORCH_LOG_LEVEL"] = log_level
@@ -64,7 +65,7 @@ def _module_command(module: str) -> Callable[[Servers, Namespace], tuple[list[st
         wait = os.environ.get("ORCH_BATCH_WAIT_MS", "10")
         argv = [sys.executable, "-m", module, "--bootstrap", s.bootstrap, "--redis-url", s.redis_url,
                 "--prefix", ns.prefix, "--group", ns.group, "--batch-size", str(env_batch_size()),
-                "--batch-wait-ms", wait]
+                "--batch-wait-ms", wait, "--data-dir", str(s.log_dir)]
         return argv, _base_env()
     return command
 

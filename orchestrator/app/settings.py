@@ -51,7 +51,9 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="Longest wait between attempts; a longer Retry-After ends the retries")
     webhook_timeout_s: float = Field(default=5.0, gt=0, description="Time limit of one webhook POST")
     webhook_concurrency: int = Field(default=16, ge=1, description="Webhook calls in flight per worker")
-    data_dir: Path = Field(default=Path(".orchestrator"), description="Logs of the servers `orchestrator dev` starts")
+    data_dir: Path = Field(
+        default=Path(".orchestrator"),
+        description="Where `orchestrator dev` keeps its servers' logs, and the worker its Faust directory")
 
     @property
     def api_base_url(self) -> str:

@@ -81,8 +81,12 @@ def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.
     workflows = workflows if workflows is not None else load_workflows(settings.rulesets, discover_rules())
     set_fetch_max_wait(WEBHOOK_FETCH_WAIT_MS)
     runtime = Runtime(settings, workflows)
+    app_id = f"{settings.consumer_group}-webhooks"  # Faust's own consumer reads only the webhook jobs
+    faust_dir = settings.data_dir / "faust"  # not `<app id>-data` in whatever directory the worker started in
+    faust_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        f"{settings.consumer_group}-webhooks",  # Faust's own consumer reads only the webhook jobs
+        app_id,
+        datadir=str(faust_dir / app_id),
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
         store="memory://",
         autodiscover=False,

@@ -165,6 +165,7 @@ class Stack:
             "ORCH_RULESETS": str(RULESETS),
             "ORCH_PARTITIONS": str(PARTITIONS),
             "ORCH_LOG_LEVEL": "DEBUG",  # batch_done lines tell which worker processed what
+            "ORCH_DATA_DIR": str(self.log_dir / "data"),
             "PYTHONUNBUFFERED": "1",
         })
         env.update(extra or {})
