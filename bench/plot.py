@@ -29,7 +29,8 @@ def plot_contest(results: dict[str, Any], path: Path) -> Path:
     right.set_xticks(range(len(names)), names)
     right.set_yscale("log")
     right.set_ylabel("ms (log)")
-    right.set_title(f"latency at {results['paced_rate']:,.0f} input events/s: publish -> committed")
+    rate = results["paced_rate"]  # None when the orchestrator failed before its paced run
+    right.set_title(f"latency at {rate:,.0f} input events/s: publish -> committed" if rate else "latency: no paced run")
     right.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"make bench {results['timestamp']}: {results['config']['orders']:,} orders, "
                  f"{results['git_commit']}", fontsize=10)

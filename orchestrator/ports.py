@@ -95,6 +95,10 @@ class EntityStore(Protocol):
         """Entries (the messages of one committed event each) not yet acknowledged as published, oldest first."""
         ...
 
+    async def outboxes(self, roots: Sequence[RootKey]) -> list[list[OutboxEntry]]:
+        """:meth:`outbox` of each root, in one round trip however many roots there are."""
+        ...
+
     async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
         """The entries of these event ids reached Kafka: drop them from the head of each root's outbox, where
         they still are (another relay may have dropped them already; entries committed since stay)."""

@@ -100,6 +100,9 @@ class MemoryStore:
     async def outbox(self, root: RootKey) -> list[OutboxEntry]:
         return list(self._outbox.get(root, ()))
 
+    async def outboxes(self, roots: Sequence[RootKey]) -> list[list[OutboxEntry]]:
+        return [list(self._outbox.get(root, ())) for root in roots]
+
     async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
         for root, event_ids in published:
             box = self._outbox.get(root)

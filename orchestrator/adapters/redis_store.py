@@ -56,6 +56,7 @@ for k = 1, #KEYS do
 end
 return removed
 """
+OUTBOX_READ_CHUNK = 1000  # roots per pipeline when outboxes are read back
 GLOB_SPECIALS = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 
 
@@ -267,6 +268,18 @@ class RedisStore:
     async def outbox(self, root: RootKey) -> list[OutboxEntry]:
         raw = cast(list[bytes], await self.redis.lrange(self.keys.outbox(root), 0, -1))
         return [decode_entry(item) for item in raw]
+
+    async def outboxes(self, roots: Sequence[RootKey]) -> list[list[OutboxEntry]]:
+        # one pipeline, not one command per root on its own pooled connection: a batch redelivered after a
+        # crash has a root per event, more than the pool's connections
+        found: list[list[OutboxEntry]] = []
+        for at in range(0, len(roots), OUTBOX_READ_CHUNK):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for root in roots[at:at + OUTBOX_READ_CHUNK]:
+                    pipe.lrange(self.keys.outbox(root), 0, -1)
+                replies = cast(list[list[bytes]], await pipe.execute())
+            found.extend([decode_entry(item) for item in raw] for raw in replies)
+        return found
 
     async def ack_outbox(self, published: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
         todo = [(root, event_ids) for root, event_ids in published if event_ids]

@@ -237,6 +237,17 @@ class EntityStoreContract:
         assert await store.outbox(ROOT) == []
         assert await store.roots_with_outbox() == []
 
+    async def test_outboxes_of_more_roots_than_the_connection_pool_holds_are_read_in_one_call(
+        self, store: EntityStore
+    ) -> None:
+        """A batch redelivered after a crash is all duplicates, each root's outbox to read back: 500 roots."""
+        roots = [RootKey("1", "ORDER", f"O-{i}") for i in range(500)]
+        await store.commit([request(f"e{i}", 0, key=EntityKey(*root), root=root, outbox=[out(i)])
+                            for i, root in enumerate(roots) if i % 2 == 0])
+        found = await store.outboxes(roots)
+        assert found == [[OutboxEntry(f"e{i}", (out(i),))] if i % 2 == 0 else [] for i in range(500)]
+        assert await store.outboxes([]) == []
+
     async def test_outbox_keeps_many_messages_in_order(self, store: EntityStore) -> None:
         messages = [out(i) for i in range(2500)]
         [result] = await store.commit([request("e1", 0, outbox=messages)])
