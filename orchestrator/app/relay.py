@@ -89,7 +89,9 @@ class Relay:
         fetched = await self.store.outboxes(to_fetch) if to_fetch else []
         outboxes = {r: out.ours[r] for r, n in out.pending.items() if n and n == len(out.ours.get(r, ()))}
         outboxes.update((r, msgs) for r, msgs in zip(to_fetch, fetched, strict=True) if msgs)
-        return await self._publish(outboxes, out.direct)
+        published = await self._publish(outboxes, out.direct)
+        log.debug("relayed", messages=published, roots=len(outboxes), read_back=len(to_fetch))
+        return published
 
     async def sweep(self) -> int:
         """Drain every outbox in Redis (at start-up): nothing committed stays unsent."""
