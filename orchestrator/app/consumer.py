@@ -5,17 +5,11 @@ is read here with aiokafka's batched ``getmany``. Faust's streams turn every mes
 through a queue from a consumer thread, and keep per-message offset books: that was about a fifth of the
 worker's CPU per event, for batches the processor handles whole anyway.
 
-A batch is applied (its atomic Redis steps), then its outbox is published and its offsets committed by a
-task that runs while the next batch is fetched and applied: a batch's Kafka round trips are off the path of
-the next, and one cycle takes about a third less time.
-
 Guarantees:
-- a batch's offsets are committed only after its atomic Redis steps and its outbox relay returned (a crash
-  anywhere before means redelivery, and dedup);
-- batches are published and committed in the order they were applied: a batch's task starts only after the
-  previous batch's finished, so an entity's outgoing events keep their order;
-- a rebalance waits for the batch in hand and for the publish in flight: partitions are given up only once
-  both are committed, and records of a partition revoked meanwhile are left to its next owner;
+- a batch's offsets are committed only after :meth:`Runtime.process` returned, which is only after its
+  atomic Redis step and its outbox relay (a crash anywhere before means redelivery, and dedup);
+- a rebalance waits for the batch in hand: partitions are given up only once it is processed and committed,
+  and records of a partition revoked meanwhile are left to its next owner;
 - one partition's records are processed in offset order, and an entity's events share a partition.
 """
 
@@ -32,7 +26,6 @@ from aiokafka.errors import KafkaError
 
 from orchestrator.adapters.servers import ensure_topics
 from orchestrator.app.codec import Incoming
-from orchestrator.app.relay import Outgoing
 from orchestrator.app.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,7 +73,6 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self._batch_in_hand = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
-        self._publishing: asyncio.Task[None] | None = None  # the previous batch's publish and offset commit
 
     async def start(self) -> None:
         """Create missing topics, start the runtime (producer, outbox sweep) and join the group."""
@@ -108,67 +100,43 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
                 continue
             if fetched:
                 async with self._batch_in_hand:
-                    await self._take(consumer, fetched)
-            elif self._publishing is not None and self._publishing.done():
-                await self._published()  # idle: an error of the last publish surfaces here, not at the next batch
+                    await self._process(consumer, fetched)
 
     async def stop(self) -> None:
-        """Finish the batch in hand and its publish (or give up on them after a grace period: they are
-        redelivered), then leave."""
+        """Finish the batch in hand (or give up on it after a grace period: it is redelivered), then leave."""
         self._stopping.set()
         task = self._task
         if task is not None and task is not asyncio.current_task():
-            await _finish(task)  # the batch in hand...
-        if self._publishing is not None:
-            await _finish(self._publishing)  # ...and the publish it started
+            await asyncio.wait({task}, timeout=STOP_GRACE_S)
+            task.cancel()  # a no-op when it finished
         if self._consumer is not None:
             with contextlib.suppress(KafkaError):
                 await self._consumer.stop()
         self.runtime.consuming = False
         await self.runtime.stop()
 
-    async def _take(self, consumer: AIOKafkaConsumer, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        """Apply the batch, wait for the previous batch's publish, then start this one's."""
+    async def _process(self, consumer: AIOKafkaConsumer, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
         owned = consumer.assignment()
         batch = to_batch(fetched, owned)
         if not batch:
             return
-        await self.runtime.apply(batch)
-        await self._published()
-        self._publishing = asyncio.create_task(
-            self._publish(consumer, self.runtime.detach(), next_offsets(fetched, owned), len(batch)))
-
-    async def _published(self) -> None:
-        task, self._publishing = self._publishing, None
-        if task is not None:
-            await task
-
-    async def _publish(self, consumer: AIOKafkaConsumer, outgoing: Outgoing, offsets: dict[TopicPartition, int],
-                       events: int) -> None:
-        await self.runtime.publish(outgoing, events)
+        await self.runtime.process(batch)
         try:
-            await consumer.commit(offsets)
+            await consumer.commit(next_offsets(fetched, owned))
         except KafkaError as exc:  # the group moved on (e.g. a batch outlived the poll interval): redelivered
-            log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", events=events,
+            log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", events=len(batch),
                         hint="the events are redelivered to the partitions' owner and skipped there as duplicates; "
                              "a batch must finish within the group's poll interval (5 min): if this repeats while "
                              "Redis and Kafka are up, lower ORCH_BATCH_SIZE")
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self._batch_in_hand:  # the batch in hand and the publish in flight are committed before we let go
-            await self._published()
+        async with self._batch_in_hand:  # the batch in hand is processed and committed before we let go
             if revoked:
                 log.info("partitions_revoked", partitions=_names(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.runtime.consuming = True
         log.info("partitions_assigned", partitions=_names(assigned))
-
-
-async def _finish(task: asyncio.Task[Any]) -> None:
-    """Let the task finish, or give up on it after a grace period (its batch is redelivered)."""
-    await asyncio.wait({task}, timeout=STOP_GRACE_S)
-    task.cancel()  # a no-op when it finished
 
 
 def _names(partitions: set[TopicPartition]) -> list[str]:

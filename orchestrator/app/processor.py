@@ -1,4 +1,4 @@
-"""One batch of consumed events: parse, load state, decide, commit atomically; then relay the outbox."""
+"""One batch of consumed events: parse, load state, decide, commit atomically, relay the outbox."""
 
 from __future__ import annotations
 
@@ -44,10 +44,7 @@ class _Planned:
 
 class BatchProcessor:
     """Per batch: one read round trip, one pipelined commit, one produce flush. Order per entity is kept
-    because a batch is processed in consumption order and an entity's events share a partition.
-
-    :meth:`process` does a whole batch; the worker splits it into :meth:`apply` (the atomic Redis steps) and
-    the relay's flush of what :meth:`Relay.detach` hands over, so one batch's publish overlaps the next's."""
+    because a batch is processed in consumption order and an entity's events share a partition."""
 
     def __init__(
         self,
@@ -68,13 +65,6 @@ class BatchProcessor:
         self.clock = clock
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
-        """Apply the batch, then publish what it left (its outbox and its dead letters)."""
-        report = await self.apply(batch)
-        await self.relay.flush()
-        return report
-
-    async def apply(self, batch: Sequence[Incoming]) -> BatchReport:
-        """Parse, decide and commit every event; what they send waits in the relay until its next flush."""
         report = BatchReport(received=len(batch))
         dead: list[Record] = []
         pending: list[tuple[Incoming, Event]] = []
@@ -89,8 +79,9 @@ class BatchProcessor:
                 report.conflict_rounds += 1
                 if report.conflict_rounds >= MAX_CONFLICT_ROUNDS:
                     raise RuntimeError(f"{len(pending)} event(s) still conflict after {MAX_CONFLICT_ROUNDS} rounds")
-        self.relay.send_direct(dead)
-        report.dead_lettered = len(dead)
+        if dead:
+            await self.publisher.publish(dead)
+            report.dead_lettered = len(dead)
         return report
 
     async def _round(
@@ -113,6 +104,7 @@ class BatchProcessor:
                 report.count(p.decision.outcome.value)
                 self._log_outcome(p.decision)
         report.duplicates += sum(1 for p in planned if p.request is None)
+        await self.relay.flush()
         return retry
 
     async def _plan(self, pending: list[tuple[Incoming, Event]], dead: list[Record]) -> list[_Planned]:

@@ -22,7 +22,6 @@ from orchestrator.app.codec import Incoming
 from orchestrator.app.consumer import EventConsumer
 from orchestrator.app.faust_tuning import set_fetch_max_wait
 from orchestrator.app.processor import BatchProcessor
-from orchestrator.app.relay import Outgoing
 from orchestrator.app.settings import Settings
 from orchestrator.app.webhooks import install_webhook_agent
 from orchestrator.ports import Workflows
@@ -59,43 +58,22 @@ class Runtime:
         await self.publisher.stop()
         await self.store.close()
 
-    async def apply(self, batch: list[Incoming]) -> None:
-        """Commit the batch's events, retrying until done: a store outage is waited out, never turned into
-        lost events (a retry finds the events committed before it failed and skips them as duplicates)."""
+    async def process(self, batch: list[Incoming]) -> None:
+        """Process until done: a store or broker outage is waited out, never turned into lost events."""
         attempt = 0
         while True:
             try:
-                report = await self.processor.apply(batch)
+                report = await self.processor.process(batch)
             except Exception as exc:
-                await self._back_off("apply", exc, len(batch), attempt)
+                delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
+                log.error("batch_failed_retrying", error=f"{type(exc).__name__}: {exc}", events=len(batch),
+                          retry_in_s=delay, attempt=attempt + 1)
                 attempt += 1
+                await asyncio.sleep(delay)
                 continue
             log.debug("batch_done", received=report.received, outcomes=report.outcomes,
                       duplicates=report.duplicates, dead_lettered=report.dead_lettered)
             return
-
-    def detach(self) -> Outgoing:
-        """What the batches applied since the last call left to publish."""
-        return self.processor.relay.detach()
-
-    async def publish(self, outgoing: Outgoing, events: int) -> None:
-        """Publish what a batch left, retrying until done: a broker outage is waited out."""
-        attempt = 0
-        while outgoing:
-            try:
-                await self.processor.relay.flush(outgoing)
-                return
-            except Exception as exc:
-                outgoing = outgoing.redo()
-                await self._back_off("publish", exc, events, attempt)
-                attempt += 1
-
-    @staticmethod
-    async def _back_off(step: str, exc: Exception, events: int, attempt: int) -> None:
-        delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
-        log.error("batch_failed_retrying", step=step, error=f"{type(exc).__name__}: {exc}", events=events,
-                  retry_in_s=delay, attempt=attempt + 1)
-        await asyncio.sleep(delay)
 
 
 def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.App:

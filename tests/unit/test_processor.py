@@ -207,39 +207,3 @@ async def test_entity_changed_under_us_is_decided_again_on_fresh_state(publisher
     [entity] = await store.load([ORDER], [ORDER_ROOT])
     assert entity is not None and (entity.status, entity.version) == ("PICKING", 2)
     assert entity.attributes == {"by": "rival"}, "Pick must build on the rival's state, never on our lost one"
-
-
-def audit_of(records: Sequence[Record]) -> list[AuditRecord]:
-    return [AuditRecord.model_validate_json(r.value) for r in records]
-
-
-async def test_a_batch_committed_while_the_previous_one_publishes_sends_everything_once_and_in_order(
-    processor: BatchProcessor, store: MemoryStore, publisher: RecordingPublisher
-) -> None:
-    await processor.apply([message(0, order_event("a"))])
-    first = processor.relay.detach()
-    await processor.apply([message(1, order_event("b", "Pick"))])  # commits while "a" is still in the outbox
-    assert publisher.records == [], "applying publishes nothing: the worker publishes a batch after the next"
-    await processor.relay.flush(first)
-    await processor.relay.flush(processor.relay.detach())
-    stored = await store.audit(ORDER, ORDER_ROOT)
-    assert len(stored) > 2
-    assert audit_of(publisher.on("t.audit")) == stored, "each record once, in commit order"
-    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["CreateFulfilment"]
-    assert await store.outbox(ORDER_ROOT) == []
-
-
-async def test_a_failed_publish_done_again_from_redis_sends_what_was_committed(
-    processor: BatchProcessor, store: MemoryStore, publisher: RecordingPublisher
-) -> None:
-    await processor.apply([message(0, order_event("a")), message(1, b"{oops")])
-    outgoing = processor.relay.detach()
-    publisher.fail_next = True
-    with pytest.raises(ConnectionError):
-        await processor.relay.flush(outgoing)
-    await processor.relay.flush(outgoing.redo())  # what the worker does until the broker answers
-    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["CreateFulfilment"]
-    assert audit_of(publisher.on("t.audit")) == await store.audit(ORDER, ORDER_ROOT)
-    [dead] = publisher.on("t.dlq")
-    assert dict(dead.headers)["orch.error.reason"] == b"NOT_JSON"
-    assert await store.outbox(ORDER_ROOT) == []
