@@ -98,7 +98,8 @@ class MemoryStore:
         trail.extend((record,) for record in records)
 
     async def outbox(self, root: RootKey) -> list[OutboxEntry]:
-        return list(self._outbox.get(root, ()))
+        [entries] = await self.outboxes([root])
+        return entries
 
     async def outboxes(self, roots: Sequence[RootKey]) -> list[list[OutboxEntry]]:
         return [list(self._outbox.get(root, ())) for root in roots]

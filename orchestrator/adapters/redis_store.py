@@ -266,8 +266,8 @@ class RedisStore:
             await pipe.execute()
 
     async def outbox(self, root: RootKey) -> list[OutboxEntry]:
-        raw = cast(list[bytes], await self.redis.lrange(self.keys.outbox(root), 0, -1))
-        return [decode_entry(item) for item in raw]
+        [entries] = await self.outboxes([root])
+        return entries
 
     async def outboxes(self, roots: Sequence[RootKey]) -> list[list[OutboxEntry]]:
         # one pipeline, not one command per root on its own pooled connection: a batch redelivered after a

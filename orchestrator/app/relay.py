@@ -51,7 +51,7 @@ class Relay:
         ours, pending, unknown = self._ours, self._pending, self._unknown - self._pending.keys()
         self._ours, self._pending, self._unknown = {}, {}, set()
         to_fetch = [r for r, n in pending.items() if n and n != len(ours.get(r, ()))] + sorted(unknown)
-        fetched = await self.store.outboxes(to_fetch) if to_fetch else []
+        fetched = await self.store.outboxes(to_fetch)
         outboxes = {r: ours[r] for r, n in pending.items() if n and n == len(ours.get(r, ()))}
         outboxes.update((r, msgs) for r, msgs in zip(to_fetch, fetched, strict=True) if msgs)
         published = await self._publish(outboxes)
