@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from bench.config import EVENTS_PER_ORDER, BenchConfig, Namespace
 from bench.contestants.specs import Spec
 from bench.load import Message, paced_schedule, preload, publish_paced
@@ -182,19 +180,15 @@ class ContestantRun:
 
     async def _latencies(self, rate: float, published: dict[str, float], since: float) -> Paced:
         paced = Paced(rate, len(published), sent_at=published)
-        marker = self.spec.committed_marker
         async for record in read_records(self.servers.bootstrap, self.output_topic, since):
-            value = record.value or b""
-            if marker not in value:
-                continue
-            event_id = orjson.loads(value).get("eventId")
-            sent_at = published.get(event_id)
-            if sent_at is None:
-                continue
-            if event_id in paced.latencies_ms:
-                paced.duplicates += 1
-                continue
-            paced.latencies_ms[event_id] = max(0.0, record.timestamp - sent_at * 1000)
+            for event_id in self.spec.committed_events(record.value or b""):
+                sent_at = published.get(event_id)
+                if sent_at is None:
+                    continue
+                if event_id in paced.latencies_ms:
+                    paced.duplicates += 1
+                    continue
+                paced.latencies_ms[event_id] = max(0.0, record.timestamp - sent_at * 1000)
         paced.missing = len(published) - len(paced.latencies_ms)
         return paced
 

@@ -24,12 +24,11 @@ from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any, cast
 
-from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from orchestrator.adapters.memory_store import builds_on
-from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
+from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey, audit_message, read_audit_message
 from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutboxEntry, OutMessage, Topic
 
 COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
@@ -37,7 +36,6 @@ COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
 STATUS_BY_CODE = (CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT)
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
 DEFAULT_AUDIT_RETENTION_S = 7 * 24 * 3600
-AUDIT_LIST = TypeAdapter(list[AuditRecord])
 # For each outbox key, pop the head only while it is an entry of a published event (entries start with
 # "<event id>|"): another relay may have trimmed them already, and an entry committed since must stay.
 # ARGV: for each key in KEYS, the number of its published event ids, then those ids.
@@ -104,7 +102,7 @@ def decode_state(raw: bytes, key: EntityKey, root: RootKey) -> Entity:
 def audit_records(fields: dict[bytes, bytes]) -> list[AuditRecord]:
     """The records of one audit stream entry: an event's (``a``, a JSON array) or one appended later (``r``)."""
     if b"a" in fields:
-        return AUDIT_LIST.validate_json(fields[b"a"])
+        return read_audit_message(fields[b"a"])
     return [AuditRecord.model_validate_json(fields[b"r"])]
 
 
@@ -236,7 +234,7 @@ class RedisStore:
                 *links]
 
     def _commit_args(self, r: CommitRequest, base: str) -> list[bytes | str | int]:
-        audit = b"[" + b",".join(r.audit) + b"]" if r.audit else b""
+        audit = audit_message(r.audit) if r.audit else b""
         outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
         links = [part for _, child, status in r.child_links for part in (child, status)]
         return [ledger_id(r.event_id), ledger_id(base) if base else b"", r.expected_version, self.dedup_ttl_s,

@@ -8,7 +8,7 @@ import orjson
 from pydantic import ValidationError
 
 from orchestrator.engine import Decision
-from orchestrator.model import Event, audit_json
+from orchestrator.model import Event, audit_json, audit_message
 from orchestrator.ports import CommitRequest, OutMessage, Record, Topic
 
 
@@ -71,7 +71,8 @@ def commit_request(decision: Decision) -> CommitRequest:
     audit = audit_json(decision.audit)
     outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json()) for out in decision.outgoing]
     root_key = before.root_key.tag.encode()
-    outbox.extend(OutMessage(Topic.AUDIT, root_key, record) for record in audit)
+    if audit:
+        outbox.append(OutMessage(Topic.AUDIT, root_key, audit_message(audit)))
     outbox.extend(OutMessage(Topic.WEBHOOKS, root_key, webhook_job(decision, i)) for i in range(len(decision.webhooks)))
     return CommitRequest(
         event_id=event.id,

@@ -17,7 +17,7 @@ from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.app.settings import Settings
 from orchestrator.cli.render import audit_line, emit_json
 from orchestrator.cli.trigger import TriggerError, post_sync, report_text
-from orchestrator.model import AuditRecord, Event
+from orchestrator.model import AuditRecord, Event, read_audit_message
 from orchestrator.model.report import ExecutionReport
 from orchestrator.ports import Record
 
@@ -159,8 +159,9 @@ async def _tail(settings: Settings, from_beginning: bool, count: int | None, tim
             if deadline is not None and wait_ms == 0:
                 break
             batches = await consumer.getmany(timeout_ms=min(wait_ms, 500))
-            for message in (m for ms in batches.values() for m in ms):
-                shown += _show(message.value, filters)
+            records = (r for ms in batches.values() for m in ms for r in _records(m.value))
+            for record in records:
+                shown += _show(record, filters)
                 if count is not None and shown >= count:
                     break
     finally:
@@ -168,15 +169,19 @@ async def _tail(settings: Settings, from_beginning: bool, count: int | None, tim
     return shown
 
 
-def _show(value: bytes, filters: dict[str, Any]) -> int:
+def _records(value: bytes | None) -> list[AuditRecord]:
+    """An audit message's records: one event's, in order (a message that is not one is skipped)."""
     try:
-        record = AuditRecord.model_validate_json(value)
+        return read_audit_message(value or b"")
     except ValidationError:
-        return 0
+        return []
+
+
+def _show(record: AuditRecord, filters: dict[str, Any]) -> int:
     if not _matches(record, **{k: v for k, v in filters.items() if k != "as_json"}):
         return 0
     if filters["as_json"]:
-        typer.echo(value.decode())
+        typer.echo(record.to_json().decode())
     else:
         typer.echo(audit_line(record))
     return 1

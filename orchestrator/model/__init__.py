@@ -1,6 +1,15 @@
 """The domain model: events, entities, workflows and audit records. Pure data, no I/O."""
 
-from orchestrator.model.audit import AuditEntry, AuditHead, AuditRecord, Category, Outcome, audit_json
+from orchestrator.model.audit import (
+    AuditEntry,
+    AuditHead,
+    AuditRecord,
+    Category,
+    Outcome,
+    audit_json,
+    audit_message,
+    read_audit_message,
+)
 from orchestrator.model.entity import INITIAL_STATUS, Entity
 from orchestrator.model.event import NORMAL, Event
 from orchestrator.model.identity import EntityKey, RootKey
@@ -24,4 +33,6 @@ __all__ = [
     "Trigger",
     "WorkflowDefinition",
     "audit_json",
+    "audit_message",
+    "read_audit_message",
 ]

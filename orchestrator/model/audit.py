@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 import orjson
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from orchestrator.model._base import WireModel
 
@@ -107,3 +107,21 @@ def audit_json(entries: Iterable[AuditEntry]) -> list[bytes]:
             head, prefix = entry.head, entry.head.json_prefix()
         out.append(entry.to_json(prefix))
     return out
+
+
+def audit_message(records: Sequence[bytes]) -> bytes:
+    """One event's audit records as one message (on ``{prefix}.audit`` and in the entity's audit stream): a
+    JSON array of the records, in the order they happened. One message per event rather than one per
+    record: the broker handles each record at a cost, and an event's records belong together."""
+    return b"[" + b",".join(records) + b"]"
+
+
+def read_audit_message(value: bytes) -> list[AuditRecord]:
+    """The records of an audit message (:func:`audit_message`); a single record object, as earlier versions
+    published them one by one, is read as a list of one."""
+    if value.lstrip()[:1] == b"[":
+        return _AUDIT_LIST.validate_json(value)
+    return [AuditRecord.model_validate_json(value)]
+
+
+_AUDIT_LIST = TypeAdapter(list[AuditRecord])

@@ -28,4 +28,11 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         schema = model.model_json_schema(by_alias=True, mode="validation")
         out[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{name}.schema.json",
                      **schema}
+    out["audit-message"] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "audit-message.schema.json",
+        "title": "AuditMessage", "type": "array", "items": {"$ref": "audit-record.schema.json"},
+        "description": "A message of the audit topic: the audit records of one event's execution (the events "
+                       "it ran inline included), in the order they happened; a webhook's outcome is an array "
+                       "of one.",
+    }
     return out

@@ -28,7 +28,7 @@ from aiokafka.structs import ConsumerRecord
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.adapters.servers import ensure_topics, free_port, terminate
 from orchestrator.app.settings import Settings
-from orchestrator.model import AuditRecord, Category, Entity, EntityKey, Outcome, RootKey
+from orchestrator.model import AuditRecord, Category, Entity, EntityKey, Outcome, RootKey, read_audit_message
 
 REPO = Path(__file__).resolve().parents[2]
 RULESETS = REPO / "rulesets"
@@ -461,10 +461,6 @@ def header(record: ConsumerRecord[bytes, bytes], name: str) -> bytes | None:
     return None
 
 
-def audit_records(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[AuditRecord]:
-    return [AuditRecord.model_validate_json(r.value) for r in records if r.value]
-
-
 def event_records(audit: Iterable[AuditRecord]) -> list[AuditRecord]:
     return [r for r in audit if r.category is Category.EVENT]
 
@@ -510,9 +506,9 @@ async def check_audit_topic(s: Stack, refs: Sequence[str]) -> None:
     on_topic: dict[bytes, set[tuple[str, str]]] = {}
     for record in await read_topic(s.bootstrap, s.audit_topic):
         assert record.key is not None and record.value is not None
-        audit = AuditRecord.model_validate_json(record.value)
-        if audit.category is Category.EVENT:
-            on_topic.setdefault(record.key, set()).add((audit.entity_ref, audit.event_id))
+        for audit in read_audit_message(record.value):
+            if audit.category is Category.EVENT:
+                on_topic.setdefault(record.key, set()).add((audit.entity_ref, audit.event_id))
     for ref in refs:
         in_redis = {(r.entity_ref, r.event_id)
                     for r in event_records([*await s.order_audit(ref), *await s.fulfilment_audit(ref)])}

@@ -31,7 +31,7 @@ from orchestrator.adapters.webhook_sender import Delivery, verify
 from orchestrator.app.codec import Incoming
 from orchestrator.app.settings import Settings
 from orchestrator.app.webhooks import BAD_JOB, WebhookService
-from orchestrator.model import AuditRecord, Category, EntityKey, Outcome, RootKey
+from orchestrator.model import AuditRecord, Category, EntityKey, Outcome, RootKey, read_audit_message
 
 pytestmark = pytest.mark.integration
 
@@ -202,7 +202,7 @@ async def test_a_signed_post_is_delivered_and_audited_on_the_entity_and_the_audi
     assert (record.status, record.name, record.event_id) == (Outcome.SUCCESS, "Webhook", sent["eventId"])
     assert record.data == {"url": sent["url"], "attempts": 1, "statusCode": 200, "deliveryId": sent["id"]}
     assert record.message.startswith(f"POST {sent['url']} → 200 OK after 1 attempt (")
-    on_topic = [(k, AuditRecord.model_validate_json(v)) for k, v, _ in
+    on_topic = [(k, *read_audit_message(v)) for k, v, _ in
                 await read_topic(settings.kafka_bootstrap, settings.audit_topic)]
     assert on_topic == [(b"1:ORDER:O-1", record)]
 

@@ -9,7 +9,17 @@ import pytest
 
 from orchestrator.engine import WorkflowInvalid, compile_workflow, decide, derived_event_id
 from orchestrator.engine.compiled import CompiledWorkflow
-from orchestrator.model import AuditRecord, Category, Entity, Event, Outcome, WorkflowDefinition, audit_json
+from orchestrator.model import (
+    AuditRecord,
+    Category,
+    Entity,
+    Event,
+    Outcome,
+    WorkflowDefinition,
+    audit_json,
+    audit_message,
+    read_audit_message,
+)
 from orchestrator.rules import Rule, RuleContext, RuleProps, RuleRegistry, core_registry
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -140,6 +150,13 @@ def test_audit_json_shares_the_head_and_equals_each_records_own_json() -> None:
     records = [AuditRecord.model_validate_json(raw) for raw in encoded]
     assert [r.category for r in records] == [r.category for r in d.audit]
     assert {(r.event_id, r.entity_ref, r.root_entity_ref, r.at) for r in records} == {("e1", "O-1", "O-1", NOW)}
+
+
+def test_an_events_audit_message_reads_back_as_its_records_in_order_and_one_record_as_a_list_of_one() -> None:
+    d = decide(event("CREATE", total=5), None, workflow(BOOK), NOW)
+    records = [r.to_record() for r in d.audit]
+    assert read_audit_message(audit_message(audit_json(d.audit))) == records
+    assert read_audit_message(records[0].to_json()) == records[:1]  # as records were published before
 
 
 def test_set_attributes_from_event_and_literals() -> None:
