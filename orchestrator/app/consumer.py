@@ -10,7 +10,9 @@ Guarantees:
   atomic Redis step and its outbox relay (a crash anywhere before means redelivery, and dedup);
 - a rebalance waits for the batch in hand: partitions are given up only once it is processed and committed,
   and records of a partition revoked meanwhile are left to its next owner;
-- one partition's records are processed in offset order, and an entity's events share a partition.
+- one partition's records are processed in offset order, and an entity's events share a partition;
+- no offset is passed over unread: a fetch that jumps over some is read again from the first one missing
+  (app/offset_guard.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from aiokafka.errors import KafkaError
 
 from orchestrator.adapters.servers import ensure_topics
 from orchestrator.app.codec import Incoming
+from orchestrator.app.offset_guard import OffsetGuard
 from orchestrator.app.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +76,7 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self._batch_in_hand = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
+        self._guard: OffsetGuard[TopicPartition] = OffsetGuard()
 
     async def start(self) -> None:
         """Create missing topics, start the runtime (producer, outbox sweep) and join the group."""
@@ -117,12 +121,21 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
 
     async def _process(self, consumer: AIOKafkaConsumer, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
         owned = consumer.assignment()
-        batch = to_batch(fetched, owned)
-        if not batch:
-            return
+        checked = self._guard.check({tp: records for tp, records in fetched.items() if tp in owned})
+        batch = to_batch(checked.records, owned)
+        if batch:
+            await self._process_and_commit(consumer, batch, next_offsets(checked.records, owned))
+        self._guard.processed(checked)
+        for tp, offset in checked.read_again.items():
+            log.info("offsets_read_again", partition=f"{tp.topic}[{tp.partition}]", offset=offset,
+                     reason="the fetch jumped over offsets")
+            consumer.seek(tp, offset)
+
+    async def _process_and_commit(self, consumer: AIOKafkaConsumer, batch: list[Incoming],
+                                  offsets: dict[TopicPartition, int]) -> None:
         await self.runtime.process(batch)
         try:
-            await consumer.commit(next_offsets(fetched, owned))
+            await consumer.commit(offsets)
         except KafkaError as exc:  # the group moved on (e.g. a batch outlived the poll interval): redelivered
             log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", events=len(batch),
                         hint="the events are redelivered to the partitions' owner and skipped there as duplicates; "
@@ -131,11 +144,13 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._batch_in_hand:  # the batch in hand is processed and committed before we let go
+            self._guard.forget(revoked)
             if revoked:
                 log.info("partitions_revoked", partitions=_names(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.runtime.consuming = True
+        self._guard.forget(assigned)
         log.info("partitions_assigned", partitions=_names(assigned))
 
 

@@ -7,6 +7,7 @@ from typing import NamedTuple
 from aiokafka import TopicPartition
 
 from orchestrator.app.consumer import next_offsets, to_batch
+from orchestrator.app.offset_guard import Checked, OffsetGuard
 
 P0, P1, P2 = (TopicPartition("o.events", p) for p in range(3))
 
@@ -44,3 +45,62 @@ def test_the_committed_offset_is_the_one_after_each_partitions_last_processed_re
 
 def test_a_partition_that_fetched_nothing_commits_nothing() -> None:
     assert next_offsets({P0: [], P1: records(P1, 5)}, {P0, P1}) == {P1: 6}
+
+
+def read(guard: OffsetGuard[TopicPartition], fetched: dict[TopicPartition, list[Rec]]) -> Checked[TopicPartition]:
+    """One fetch through the guard, its kept records then processed."""
+    checked = guard.check(fetched)
+    guard.processed(checked)
+    return checked
+
+
+def offsets_of(checked: Checked[TopicPartition]) -> dict[TopicPartition, list[int]]:
+    return {tp: [r.offset for r in rs] for tp, rs in checked.records.items()}
+
+
+def test_contiguous_fetches_pass_the_offset_guard_whole() -> None:
+    guard: OffsetGuard[TopicPartition] = OffsetGuard()
+    assert offsets_of(read(guard, {P0: records(P0, 7, 8), P1: records(P1, 3)})) == {P0: [7, 8], P1: [3]}
+    checked = read(guard, {P0: records(P0, 9, 10), P1: records(P1, 4)})
+    assert (offsets_of(checked), checked.read_again) == ({P0: [9, 10], P1: [4]}, {})
+
+
+def test_a_fetch_that_jumps_over_offsets_is_read_again_from_the_first_missing_one() -> None:
+    guard: OffsetGuard[TopicPartition] = OffsetGuard()
+    read(guard, {P0: records(P0, 7, 8)})
+    checked = read(guard, {P0: records(P0, 12, 13), P1: records(P1, 3)})
+    assert offsets_of(checked) == {P0: [], P1: [3]}, "nothing after the hole is processed before the hole"
+    assert checked.read_again == {P0: 9}
+    again = read(guard, {P0: records(P0, 9, 10, 11, 12, 13)})  # the broker serves the skipped records this time
+    assert (offsets_of(again), again.read_again) == ({P0: [9, 10, 11, 12, 13]}, {})
+
+
+def test_a_gap_inside_one_fetch_keeps_the_records_before_it() -> None:
+    guard: OffsetGuard[TopicPartition] = OffsetGuard()
+    read(guard, {P0: records(P0, 5)})
+    checked = read(guard, {P0: records(P0, 6, 7, 20, 21)})
+    assert (offsets_of(checked), checked.read_again) == ({P0: [6, 7]}, {P0: 8})
+
+
+def test_a_gap_read_twice_is_taken_as_empty_offsets_and_passed() -> None:
+    guard: OffsetGuard[TopicPartition] = OffsetGuard()  # e.g. a transaction marker, or a compacted topic
+    read(guard, {P0: records(P0, 5)})
+    assert read(guard, {P0: records(P0, 7, 8)}).read_again == {P0: 6}
+    checked = read(guard, {P0: records(P0, 7, 8)})
+    assert (offsets_of(checked), checked.read_again) == ({P0: [7, 8]}, {})
+    later = read(guard, {P0: records(P0, 9, 11)})  # a new gap is read again, as the first one was
+    assert (offsets_of(later), later.read_again) == ({P0: [9]}, {P0: 10})
+
+
+def test_records_below_the_next_expected_offset_are_not_processed_twice() -> None:
+    guard: OffsetGuard[TopicPartition] = OffsetGuard()
+    read(guard, {P0: records(P0, 5, 6)})
+    assert offsets_of(read(guard, {P0: records(P0, 5, 6, 7)})) == {P0: [7]}
+
+
+def test_a_partition_assigned_again_is_read_from_wherever_the_group_left_it() -> None:
+    guard: OffsetGuard[TopicPartition] = OffsetGuard()
+    read(guard, {P0: records(P0, 5, 6)})
+    guard.forget({P0})  # another worker may have processed and committed up to 40 meanwhile
+    checked = read(guard, {P0: records(P0, 40, 41)})
+    assert (offsets_of(checked), checked.read_again) == ({P0: [40, 41]}, {})
