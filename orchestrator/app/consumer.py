@@ -127,9 +127,12 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
             await self._process_and_commit(consumer, batch, next_offsets(checked.records, owned))
         self._guard.processed(checked)
         for tp, offset in checked.read_again.items():
-            log.info("offsets_read_again", partition=f"{tp.topic}[{tp.partition}]", offset=offset,
-                     reason="the fetch jumped over offsets")
+            log.info("offsets_read_again", partition=_name(tp), offset=offset, reason="the fetch jumped over offsets")
             consumer.seek(tp, offset)
+        for tp, first, last in checked.passed:
+            log.warning("offsets_skipped", partition=_name(tp), first=first, last=last,
+                        hint="read twice and empty both times: a compacted topic or transaction markers leave such "
+                             "gaps; on a topic of plain events it means the broker lost them")
 
     async def _process_and_commit(self, consumer: AIOKafkaConsumer, batch: list[Incoming],
                                   offsets: dict[TopicPartition, int]) -> None:
@@ -154,5 +157,9 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         log.info("partitions_assigned", partitions=_names(assigned))
 
 
+def _name(tp: TopicPartition) -> str:
+    return f"{tp.topic}[{tp.partition}]"
+
+
 def _names(partitions: set[TopicPartition]) -> list[str]:
-    return sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
+    return sorted(_name(tp) for tp in partitions)

@@ -6,8 +6,8 @@ returned the skipped records. Without this guard the worker would process the re
 commit past it, and an event would be lost without a trace.
 
 Some gaps are real: a compacted topic, or a transaction's commit marker, leaves offsets no record has. So a
-gap is read again once; if the re-read jumps over the same offsets, they are taken to be empty, and the jump
-is logged.
+gap is read again once; if the re-read jumps over the same offsets, they are taken to be empty (and the
+consumer logs it).
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import structlog
-
-log = structlog.get_logger("orchestrator.consumer")
 P = TypeVar("P", bound=Hashable)
 
 
 @dataclass
 class Checked(Generic[P]):
-    """A fetch with each partition's records up to its first gap, and where to read the gapped ones again."""
+    """A fetch with each partition's records up to its first gap, where to read the gapped ones again, and the
+    gaps passed because a second read found them empty too (partition, first and last offset)."""
 
     records: dict[P, list[Any]] = field(default_factory=dict)
     read_again: dict[P, int] = field(default_factory=dict)
+    passed: list[tuple[P, int, int]] = field(default_factory=list)
 
 
 class OffsetGuard(Generic[P]):
@@ -49,9 +48,7 @@ class OffsetGuard(Generic[P]):
                     if self._reread.get(partition) != expected:
                         checked.read_again[partition] = expected
                         break
-                    log.warning("offsets_skipped", partition=str(partition), first=expected, last=record.offset - 1,
-                                hint="read twice and empty both times: a compacted topic or transaction markers "
-                                     "leave such gaps; on a topic of plain events it means the broker lost them")
+                    checked.passed.append((partition, expected, record.offset - 1))
                 kept.append(record)
                 expected = record.offset + 1
         return checked

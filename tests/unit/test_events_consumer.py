@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from aiokafka import TopicPartition
 
-from orchestrator.app.consumer import next_offsets, to_batch
+from orchestrator.app.codec import Incoming
+from orchestrator.app.consumer import EventConsumer, next_offsets, to_batch
 from orchestrator.app.offset_guard import Checked, OffsetGuard
+from orchestrator.app.settings import Settings
 
 P0, P1, P2 = (TopicPartition("o.events", p) for p in range(3))
 
@@ -87,7 +89,7 @@ def test_a_gap_read_twice_is_taken_as_empty_offsets_and_passed() -> None:
     read(guard, {P0: records(P0, 5)})
     assert read(guard, {P0: records(P0, 7, 8)}).read_again == {P0: 6}
     checked = read(guard, {P0: records(P0, 7, 8)})
-    assert (offsets_of(checked), checked.read_again) == ({P0: [7, 8]}, {})
+    assert (offsets_of(checked), checked.read_again, checked.passed) == ({P0: [7, 8]}, {}, [(P0, 6, 6)])
     later = read(guard, {P0: records(P0, 9, 11)})  # a new gap is read again, as the first one was
     assert (offsets_of(later), later.read_again) == ({P0: [9]}, {P0: 10})
 
@@ -104,3 +106,39 @@ def test_a_partition_assigned_again_is_read_from_wherever_the_group_left_it() ->
     guard.forget({P0})  # another worker may have processed and committed up to 40 meanwhile
     checked = read(guard, {P0: records(P0, 40, 41)})
     assert (offsets_of(checked), checked.read_again) == ({P0: [40, 41]}, {})
+
+
+class FakeRuntime:
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[int, int]]] = []
+
+    async def process(self, batch: list[Incoming]) -> None:
+        self.batches.append([(m.partition, m.offset) for m in batch])
+
+
+class FakeKafkaConsumer:
+    """What the events consumer asks of aiokafka's consumer around one fetch."""
+
+    def __init__(self, owned: set[TopicPartition]) -> None:
+        self.owned = owned
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.owned
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(offsets)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+async def test_the_worker_processes_and_commits_up_to_a_hole_then_reads_the_partition_again_from_it() -> None:
+    runtime, kafka = FakeRuntime(), FakeKafkaConsumer({P0, P1})
+    events = EventConsumer(Settings(), cast(Any, runtime))
+    await events._process(cast(Any, kafka), {P0: records(P0, 0, 1), P1: records(P1, 0)})
+    await events._process(cast(Any, kafka), {P0: records(P0, 2, 5), P1: records(P1, 3)})
+    assert runtime.batches == [[(0, 0), (0, 1), (1, 0)], [(0, 2)]]
+    assert kafka.commits == [{P0: 2, P1: 1}, {P0: 3}]
+    assert kafka.seeks == [(P0, 3), (P1, 1)]
