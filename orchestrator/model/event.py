@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -43,11 +44,13 @@ class Event(WireModel):
             object.__setattr__(self, "root_entity_ref", self.entity_ref)
         return self
 
-    @property
+    # Cached: the worker asks each event for its keys several times, and an event is frozen. (Kept in the
+    # instance's __dict__ beside the fields; pydantic serialises and compares the fields only.)
+    @cached_property
     def entity_key(self) -> EntityKey:
         return EntityKey(self.retailer_id, self.entity_type, self.entity_ref)
 
-    @property
+    @cached_property
     def root_key(self) -> RootKey:
         return RootKey(self.retailer_id, self.root_entity_type, self.root_entity_ref)
 

@@ -152,6 +152,13 @@ def test_audit_json_shares_the_head_and_equals_each_records_own_json() -> None:
     assert {(r.event_id, r.entity_ref, r.root_entity_ref, r.at) for r in records} == {("e1", "O-1", "O-1", NOW)}
 
 
+def test_an_events_keys_name_it_and_its_root_and_leave_its_json_and_equality_alone() -> None:
+    read, fresh = event("CREATE", total=5), event("CREATE", total=5)
+    assert (read.entity_key, read.root_key) == (("1", "ORDER", "O-1"), ("1", "ORDER", "O-1"))
+    assert read == fresh and read.to_json() == fresh.to_json()
+    assert Event.model_validate_json(read.to_json()) == fresh
+
+
 def test_an_events_audit_message_reads_back_as_its_records_in_order_and_one_record_as_a_list_of_one() -> None:
     d = decide(event("CREATE", total=5), None, workflow(BOOK), NOW)
     records = [r.to_record() for r in d.audit]
