@@ -37,7 +37,9 @@ class CommitRequest:
     """One event's atomic step: everything is written, or nothing is.
 
     ``entity`` is the new state as ``Entity.to_state_json()`` (None leaves the entity untouched, as for NO_MATCH);
-    ``expected_version`` is the version the decision was made on (0 for an entity never stored).
+    ``expected_version`` is the version the decision was made on (0 for an entity never stored); ``audit`` is
+    the event's audit message (``model.audit_message``: the same bytes go to ``{prefix}.audit`` through the
+    outbox), ``b""`` for none.
     """
 
     event_id: str
@@ -45,7 +47,7 @@ class CommitRequest:
     entity_key: EntityKey
     expected_version: int
     entity: bytes | None
-    audit: Sequence[bytes]
+    audit: bytes
     outbox: Sequence[OutMessage] = field(default_factory=tuple)
     child_links: Sequence[tuple[EntityKey, str, str]] = field(default_factory=tuple)  # (parent, TYPE:REF, status)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey
+from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey, read_audit_message
 from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutboxEntry
 
 Slot = tuple[RootKey, str, str]
@@ -41,7 +41,7 @@ class MemoryStore:
             raise ValueError("audit_maxlen must be at least 1")
         self.audit_maxlen = audit_maxlen
         self._states: dict[Slot, tuple[int, bytes]] = {}
-        self._audit: dict[Slot, deque[tuple[bytes, ...]]] = {}
+        self._audit: dict[Slot, deque[bytes]] = {}  # audit messages, as the Redis stream's entries
         self._applied: dict[RootKey, set[str]] = {}
         self._outbox: dict[RootKey, list[OutboxEntry]] = {}
         self._children: dict[Slot, dict[str, str]] = {}
@@ -80,7 +80,7 @@ class MemoryStore:
         for parent, child, status in r.child_links:
             self._children.setdefault(_slot(r.root, parent), {})[child] = status
         if r.audit:
-            self._audit.setdefault(slot, deque(maxlen=self.audit_maxlen)).append(tuple(r.audit))
+            self._audit.setdefault(slot, deque(maxlen=self.audit_maxlen)).append(r.audit)
         if r.outbox:
             self._outbox.setdefault(r.root, []).append(OutboxEntry(r.event_id, tuple(r.outbox)))
         self._applied.setdefault(r.root, set()).add(r.event_id)
@@ -90,12 +90,12 @@ class MemoryStore:
         return len(self._outbox.get(root, ()))
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
-        trail = [raw for entry in self._audit.get(_slot(root, key), ()) for raw in entry][:limit]
-        return [AuditRecord.model_validate_json(raw) for raw in trail]
+        entries = self._audit.get(_slot(root, key), ())
+        return [record for raw in entries for record in read_audit_message(raw)][:limit]
 
     async def append_audit(self, key: EntityKey, root: RootKey, records: Sequence[bytes]) -> None:
         trail = self._audit.setdefault(_slot(root, key), deque(maxlen=self.audit_maxlen))
-        trail.extend((record,) for record in records)
+        trail.extend(records)
 
     async def outbox(self, root: RootKey) -> list[OutboxEntry]:
         [entries] = await self.outboxes([root])

@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from orchestrator.adapters.memory_store import builds_on
-from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey, audit_message, read_audit_message
+from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey, read_audit_message
 from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutboxEntry, OutMessage, Topic
 
 COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
@@ -101,9 +101,7 @@ def decode_state(raw: bytes, key: EntityKey, root: RootKey) -> Entity:
 
 def audit_records(fields: dict[bytes, bytes]) -> list[AuditRecord]:
     """The records of one audit stream entry: an event's (``a``, a JSON array) or one appended later (``r``)."""
-    if b"a" in fields:
-        return read_audit_message(fields[b"a"])
-    return [AuditRecord.model_validate_json(fields[b"r"])]
+    return read_audit_message(fields[b"a"] if b"a" in fields else fields[b"r"])
 
 
 def _glob(text: str) -> str:
@@ -234,11 +232,10 @@ class RedisStore:
                 *links]
 
     def _commit_args(self, r: CommitRequest, base: str) -> list[bytes | str | int]:
-        audit = audit_message(r.audit) if r.audit else b""
         outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
         links = [part for _, child, status in r.child_links for part in (child, status)]
         return [ledger_id(r.event_id), ledger_id(base) if base else b"", r.expected_version, self.dedup_ttl_s,
-                self.audit_maxlen, r.entity or b"", audit, outbox, self.audit_retention_s, *links]
+                self.audit_maxlen, r.entity or b"", r.audit, outbox, self.audit_retention_s, *links]
 
     @staticmethod
     def _result(reply: Any) -> CommitResult:

@@ -68,11 +68,11 @@ def _explain(exc: ValidationError) -> str:
 
 def commit_request(decision: Decision) -> CommitRequest:
     before, event = decision.before, decision.event
-    audit = audit_json(decision.audit)
+    audit = audit_message(audit_json(decision.audit)) if decision.audit else b""
     outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json()) for out in decision.outgoing]
     root_key = before.root_key.tag.encode()
     if audit:
-        outbox.append(OutMessage(Topic.AUDIT, root_key, audit_message(audit)))
+        outbox.append(OutMessage(Topic.AUDIT, root_key, audit))
     outbox.extend(OutMessage(Topic.WEBHOOKS, root_key, webhook_job(decision, i)) for i in range(len(decision.webhooks)))
     return CommitRequest(
         event_id=event.id,

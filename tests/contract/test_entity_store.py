@@ -10,7 +10,7 @@ from redis.crc import key_slot
 
 from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.adapters.redis_store import COMMIT_SHA, RedisStore, ledger_id
-from orchestrator.model import AuditRecord, Category, Entity, EntityKey, RootKey
+from orchestrator.model import AuditRecord, Category, Entity, EntityKey, RootKey, audit_message
 from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, OutboxEntry, OutMessage, Topic
 
 StoreFactory = Callable[..., EntityStore]
@@ -43,8 +43,8 @@ def request(event_id: str, expected: int, status: str | None = "BOOKED", *, key:
             root: RootKey = ROOT, audit: Sequence[bytes] | None = None,
             outbox: Sequence[OutMessage] = ()) -> CommitRequest:
     entity = None if status is None else entity_json(key, root, expected + 1, status, event_id)
-    return CommitRequest(event_id, root, key, expected, entity,
-                         [audit_json(event_id, key)] if audit is None else audit, outbox)
+    records = [audit_json(event_id, key)] if audit is None else audit
+    return CommitRequest(event_id, root, key, expected, entity, audit_message(records) if records else b"", outbox)
 
 
 def out(n: int, topic: Topic = Topic.EVENTS) -> OutMessage:
@@ -68,11 +68,13 @@ class EntityStoreContract:
 
     async def test_child_links_are_written_with_the_step_and_read_per_parent(self, store: EntityStore) -> None:
         created = CommitRequest("e1", ROOT, ORDER, 0, entity_json(ORDER, ROOT, 1, "BOOKED", "e1"),
-                                [audit_json("e1")], (), child_links=[(ORDER, "FULFILMENT:F-1", "CREATED"),
-                                                                     (ORDER, "FULFILMENT:F-2", "CREATED")])
+                                audit_message([audit_json("e1")]), (),
+                                child_links=[(ORDER, "FULFILMENT:F-1", "CREATED"),
+                                             (ORDER, "FULFILMENT:F-2", "CREATED")])
         moved = CommitRequest("e2", ROOT, FULFILMENT, 0, entity_json(FULFILMENT, ROOT, 1, "PICKED", "e2"),
-                              [audit_json("e2", FULFILMENT)], (), child_links=[(ORDER, "FULFILMENT:F-1", "PICKED")])
-        refused = CommitRequest("e1", ROOT, FULFILMENT, 1, None, [], (),
+                              audit_message([audit_json("e2", FULFILMENT)]), (),
+                              child_links=[(ORDER, "FULFILMENT:F-1", "PICKED")])
+        refused = CommitRequest("e1", ROOT, FULFILMENT, 1, None, b"", (),
                                 child_links=[(ORDER, "FULFILMENT:F-2", "LOST")])
         assert [r.status for r in await store.commit([created, moved, refused])] == [APPLIED, APPLIED, DUPLICATE]
         assert await store.children([ORDER, FULFILMENT], [ROOT, ROOT]) == [

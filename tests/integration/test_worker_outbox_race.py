@@ -44,7 +44,7 @@ class Publisher:
 
 def commit_request(event_id: str, version: int, message: bytes) -> CommitRequest:
     return CommitRequest(event_id=event_id, root=ROOT, entity_key=ORDER, expected_version=version, entity=STATE,
-                         audit=[], outbox=[OutMessage(Topic.EVENTS, b"1:ORDER:O-1", message)])
+                         audit=b"", outbox=[OutMessage(Topic.EVENTS, b"1:ORDER:O-1", message)])
 
 
 async def test_a_starting_workers_sweep_does_not_drop_a_message_another_worker_committed(
