@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
 from bench.contestants.common import Args, Parsed, audit_entry, next_state, output_event, parse, parse_args
+from orchestrator.adapters.redis_client import connect
 
 AUDIT_MAXLEN = 1000
 
@@ -58,7 +59,7 @@ async def main(args: Args) -> None:
     )
     producer = AIOKafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=2, max_batch_size=1 << 20,
                                 max_request_size=4 << 20)
-    redis = Redis.from_url(args.redis_url)
+    redis = connect(args.redis_url)  # the worker's client: the same command packing
     await producer.start()
     await consumer.start()
     try:

@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from orchestrator.adapters.memory_store import builds_on
+from orchestrator.adapters.redis_client import connect
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey, read_audit_message
 from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutboxEntry, OutMessage, Topic
 
@@ -165,7 +166,7 @@ class RedisStore:
     def from_url(cls, url: str, *, prefix: str = "orch", audit_maxlen: int = 1000,
                  dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S,
                  audit_retention_s: int = DEFAULT_AUDIT_RETENTION_S) -> RedisStore:
-        client = Redis.from_url(url, decode_responses=False)
+        client = connect(url, decode_responses=False)
         return cls(client, prefix=prefix, audit_maxlen=audit_maxlen, dedup_ttl_s=dedup_ttl_s,
                    audit_retention_s=audit_retention_s)
 
