@@ -133,6 +133,14 @@ class KeyLayout:
     def outbox(self, root: RootKey) -> str:
         return f"{self.root(root)}:outbox"
 
+    def commit(self, root: RootKey, key: EntityKey, parents: Sequence[EntityKey]) -> list[str]:
+        """``commit.lua``'s KEYS: state, applied, outbox, audit, then each parent's children; the root's part
+        is built once (the same names as the methods above, a microsecond less per event)."""
+        base = self.root(root)
+        entity = f"{key.entity_type}:{key.entity_ref}"
+        return [f"{base}:e:{entity}", f"{base}:ids", f"{base}:outbox", f"{base}:audit:{entity}",
+                *(f"{base}:children:{p.entity_type}:{p.entity_ref}" for p in parents)]
+
     def outbox_pattern(self) -> str:
         return f"{_glob(self.prefix)}:{{*}}:outbox"
 
@@ -227,10 +235,7 @@ class RedisStore:
             return list(await pipe.execute(raise_on_error=False))
 
     def _commit_keys(self, r: CommitRequest) -> list[str]:
-        k = self.keys
-        links = [k.children(r.root, parent) for parent, _, _ in r.child_links]
-        return [k.state(r.root, r.entity_key), k.applied(r.root), k.outbox(r.root), k.audit(r.root, r.entity_key),
-                *links]
+        return self.keys.commit(r.root, r.entity_key, [parent for parent, _, _ in r.child_links])
 
     def _commit_args(self, r: CommitRequest, base: str) -> list[bytes | str | int]:
         outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
