@@ -73,7 +73,9 @@ def commit_request(decision: Decision) -> CommitRequest:
     root_key = before.root_key.tag.encode()
     if audit:
         outbox.append(OutMessage(Topic.AUDIT, root_key, audit))
-    outbox.extend(OutMessage(Topic.WEBHOOKS, root_key, webhook_job(decision, i)) for i in range(len(decision.webhooks)))
+    if decision.webhooks:
+        outbox.extend(OutMessage(Topic.WEBHOOKS, root_key, webhook_job(decision, i))
+                      for i in range(len(decision.webhooks)))
     return CommitRequest(
         event_id=event.id,
         root=before.root_key,
