@@ -19,13 +19,15 @@ store (chained commits included, see :mod:`orchestrator.adapters.memory_store`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from importlib.resources import files
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orchestrator.adapters.memory_store import builds_on
 from orchestrator.adapters.redis_client import connect
@@ -37,6 +39,8 @@ COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
 STATUS_BY_CODE = (CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT)
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
 DEFAULT_AUDIT_RETENTION_S = 7 * 24 * 3600
+DEFAULT_TIMEOUT_S = 5.0  # redis-py's own default socket timeout
+T = TypeVar("T")
 # For each outbox key, pop the head only while it is an entry of a published event (entries start with
 # "<event id>|"): another relay may have trimmed them already, and an entry committed since must stay.
 # ARGV: for each key in KEYS, the number of its published event ids, then those ids.
@@ -158,12 +162,21 @@ class KeyLayout:
 
 
 class RedisStore:
-    """Entity state, applied-event ledger, audit streams and outboxes in Redis (``redis.asyncio``)."""
+    """Entity state, applied-event ledger, audit streams and outboxes in Redis (``redis.asyncio``).
+
+    Each call (a pipeline of a batch's commands included) must be answered within ``timeout_s``: one timer per
+    call, where the client's own socket timeout would arm one per reply (5% of the worker's instructions per
+    event). Built with :meth:`from_url`, the client has no socket timeout of its own; a timed-out call closes
+    its connection (redis-py drops a connection a cancelled read or write leaves behind).
+    """
 
     def __init__(self, client: Redis, *, prefix: str = "orch", audit_maxlen: int = 1000,
-                 dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S, audit_retention_s: int = DEFAULT_AUDIT_RETENTION_S) -> None:
-        if audit_maxlen < 1 or dedup_ttl_s < 1 or audit_retention_s < 0:
-            raise ValueError("audit_maxlen and dedup_ttl_s must be at least 1, audit_retention_s at least 0")
+                 dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S, audit_retention_s: int = DEFAULT_AUDIT_RETENTION_S,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        if audit_maxlen < 1 or dedup_ttl_s < 1 or audit_retention_s < 0 or timeout_s <= 0:
+            raise ValueError("audit_maxlen and dedup_ttl_s must be at least 1, audit_retention_s at least 0, "
+                             "timeout_s above 0")
+        self.timeout_s = timeout_s
         self.audit_retention_s = audit_retention_s
         self.redis = client
         self.keys = KeyLayout(prefix)
@@ -173,19 +186,38 @@ class RedisStore:
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "orch", audit_maxlen: int = 1000,
                  dedup_ttl_s: int = DEFAULT_DEDUP_TTL_S,
-                 audit_retention_s: int = DEFAULT_AUDIT_RETENTION_S) -> RedisStore:
-        client = connect(url, decode_responses=False)
+                 audit_retention_s: int = DEFAULT_AUDIT_RETENTION_S,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> RedisStore:
+        client = connect(url, decode_responses=False, socket_timeout=None, socket_connect_timeout=timeout_s)
         return cls(client, prefix=prefix, audit_maxlen=audit_maxlen, dedup_ttl_s=dedup_ttl_s,
-                   audit_retention_s=audit_retention_s)
+                   audit_retention_s=audit_retention_s, timeout_s=timeout_s)
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+    async def _answer(self, call: Awaitable[T], what: str) -> T:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await call
+        except TimeoutError:
+            raise RedisTimeoutError(
+                f"Redis did not answer {what} within {self.timeout_s:g} s: check that it is up and reachable "
+                "(ORCH_REDIS_URL), or raise ORCH_REDIS_TIMEOUT_S if it is only slow") from None
+
+    async def _scan(self, match: str) -> AsyncIterator[bytes | str]:
+        cursor = 0
+        while True:
+            cursor, names = await self._answer(self.redis.scan(cursor, match=match, count=1000), f"SCAN {match}")
+            for name in names:
+                yield name
+            if cursor == 0:
+                return
 
     async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
         if not keys:
             return []
         names = [self.keys.state(root, key) for key, root in zip(keys, roots, strict=True)]
-        raw = cast(list[bytes | None], await self.redis.mget(names))
+        raw = cast(list[bytes | None], await self._answer(self.redis.mget(names), "the batch's state read (MGET)"))
         return [None if value is None else decode_state(value, key, root)
                 for value, key, root in zip(raw, keys, roots, strict=True)]
 
@@ -195,7 +227,7 @@ class RedisStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, root in zip(keys, roots, strict=True):
                 pipe.hgetall(self.keys.children(root, key))
-            replies = await pipe.execute()
+            replies = await self._answer(pipe.execute(), "the children's statuses (HGETALL)")
         return [{k.decode(): v.decode() for k, v in reply.items()} for reply in replies]
 
     async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
@@ -208,7 +240,7 @@ class RedisStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for root, positions in by_root.items():
                 pipe.hmget(self.keys.applied(root), [ledger_id(events[i][1]) for i in positions])
-            replies = await pipe.execute()
+            replies = await self._answer(pipe.execute(), "the dedup ledger (HMGET)")
         out = [False] * len(events)
         for positions, flags in zip(by_root.values(), replies, strict=True):
             for i, flag in zip(positions, flags, strict=True):
@@ -222,7 +254,7 @@ class RedisStore:
         replies = await self._evalsha(steps)
         missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:
-            await self.redis.script_load(COMMIT_SCRIPT)
+            await self._answer(self.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
             for i, reply in zip(missing, await self._evalsha([steps[i] for i in missing]), strict=True):
                 replies[i] = reply
         return [self._result(reply) for reply in replies]
@@ -232,7 +264,7 @@ class RedisStore:
             for request, base in steps:
                 keys = self._commit_keys(request)
                 pipe.evalsha(COMMIT_SHA, len(keys), *keys, *self._commit_args(request, base))
-            return list(await pipe.execute(raise_on_error=False))
+            return list(await self._answer(pipe.execute(raise_on_error=False), "the batch's commit (EVALSHA)"))
 
     def _commit_keys(self, r: CommitRequest) -> list[str]:
         return self.keys.commit(r.root, r.entity_key, [parent for parent, _, _ in r.child_links])
@@ -252,7 +284,7 @@ class RedisStore:
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
         entries = cast(list[tuple[bytes, dict[bytes, bytes]]],
-                       await self.redis.xrange(self.keys.audit(root, key), count=limit))
+                       await self._answer(self.redis.xrange(self.keys.audit(root, key), count=limit), "XRANGE"))
         return [record for _, fields in entries for record in audit_records(fields)][:limit]
 
     async def append_audit(self, key: EntityKey, root: RootKey, records: Sequence[bytes]) -> None:
@@ -264,7 +296,7 @@ class RedisStore:
                 pipe.xadd(name, {"r": record}, maxlen=self.audit_maxlen, approximate=True)
             if self.audit_retention_s:
                 pipe.expire(name, self.audit_retention_s)
-            await pipe.execute()
+            await self._answer(pipe.execute(), "the audit append (XADD)")
 
     async def outbox(self, root: RootKey) -> list[OutboxEntry]:
         [entries] = await self.outboxes([root])
@@ -278,7 +310,7 @@ class RedisStore:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for root in roots[at:at + OUTBOX_READ_CHUNK]:
                     pipe.lrange(self.keys.outbox(root), 0, -1)
-                replies = cast(list[list[bytes]], await pipe.execute())
+                replies = cast(list[list[bytes]], await self._answer(pipe.execute(), "the outbox read (LRANGE)"))
             found.extend([decode_entry(item) for item in raw] for raw in replies)
         return found
 
@@ -290,11 +322,12 @@ class RedisStore:
         for _, event_ids in todo:
             args.append(len(event_ids))
             args.extend(event_ids)
-        await self.redis.eval(ACK_SCRIPT, len(todo), *(self.keys.outbox(root) for root, _ in todo), *args)
+        await self._answer(self.redis.eval(ACK_SCRIPT, len(todo), *(self.keys.outbox(root) for root, _ in todo), *args),
+                           "the outbox trim (EVAL)")
 
     async def roots_with_outbox(self) -> list[RootKey]:
         found: dict[RootKey, None] = {}
-        async for name in self.redis.scan_iter(match=self.keys.outbox_pattern(), count=1000):
+        async for name in self._scan(self.keys.outbox_pattern()):
             root = self.keys.root_of(name, ":outbox")
             if root is not None:
                 found[root] = None
@@ -303,7 +336,7 @@ class RedisStore:
     async def locate(self, key: EntityKey) -> RootKey | None:
         """The root an entity is stored under, found by scanning the keyspace (for the CLI, not the hot path)."""
         suffix = f":e:{key.entity_type}:{key.entity_ref}"
-        async for name in self.redis.scan_iter(match=self.keys.state_pattern(key), count=1000):
+        async for name in self._scan(self.keys.state_pattern(key)):
             root = self.keys.root_of(name, suffix)
             if root is not None and root.retailer_id == key.retailer_id:
                 return root

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
         default=1 << 20, ge=1024,
         description="Most bytes one fetch returns per partition: with a deep backlog, the worker's memory peak")
     key_prefix: str = Field(default="orch", description="Prefix of every Redis key")
+    redis_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait for Redis to answer one call (a batch's pipeline included)")
     audit_maxlen: int = Field(default=1000, ge=1, description="Audit entries (one per event) kept per entity")
     audit_retention_s: int = Field(
         default=7 * 24 * 3600, ge=0,

@@ -43,6 +43,7 @@ class Runtime:
         self.store = RedisStore.from_url(
             settings.redis_url, prefix=settings.key_prefix, audit_maxlen=settings.audit_maxlen,
             dedup_ttl_s=settings.dedup_ttl_s, audit_retention_s=settings.audit_retention_s,
+            timeout_s=settings.redis_timeout_s,
         )
         self.publisher = KafkaPublisher(settings.kafka_bootstrap)
         self.processor = BatchProcessor(

@@ -26,7 +26,7 @@ def parse_root(retailer: str, entity_type: str, ref: str, root: str | None) -> R
 
 
 async def _read_entity(settings: Settings, key: EntityKey, root: RootKey | None) -> Entity | None:
-    store = RedisStore.from_url(settings.redis_url, prefix=settings.key_prefix)
+    store = RedisStore.from_url(settings.redis_url, prefix=settings.key_prefix, timeout_s=settings.redis_timeout_s)
     try:
         resolved = root or await store.locate(key) or RootKey(*key)
         return (await store.load([key], [resolved]))[0]
@@ -35,7 +35,7 @@ async def _read_entity(settings: Settings, key: EntityKey, root: RootKey | None)
 
 
 async def _read_audit(settings: Settings, key: EntityKey, root: RootKey | None, limit: int) -> list[AuditRecord]:
-    store = RedisStore.from_url(settings.redis_url, prefix=settings.key_prefix)
+    store = RedisStore.from_url(settings.redis_url, prefix=settings.key_prefix, timeout_s=settings.redis_timeout_s)
     try:
         resolved = root or await store.locate(key) or RootKey(*key)
         return await store.audit(key, resolved, limit)
