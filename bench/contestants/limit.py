@@ -22,12 +22,14 @@ from bench.contestants.common import Args, Parsed, audit_entry, next_state, outp
 from orchestrator.adapters.redis_client import connect
 
 AUDIT_MAXLEN = 1000
+REDIS_TIMEOUT_S = 5.0
 
 
 async def process(args: Args, redis: Redis, producer: AIOKafkaProducer, values: list[tuple[bytes, bytes]]) -> None:
     events = [(key, parse(args.prefix, value)) for key, value in values]
     keys = list(dict.fromkeys(e.state_key for _, e in events))
-    found = cast(list[bytes | None], await redis.mget(keys))
+    async with asyncio.timeout(REDIS_TIMEOUT_S):  # one deadline per call, as the worker's store has
+        found = cast(list[bytes | None], await redis.mget(keys))
     states: dict[str, bytes | None] = dict(zip(keys, found, strict=True))
     out: list[tuple[bytes, Parsed, bytes]] = []
     async with redis.pipeline(transaction=False) as pipe:
@@ -38,7 +40,8 @@ async def process(args: Args, redis: Redis, producer: AIOKafkaProducer, values: 
             pipe.set(e.state_key, state)
             pipe.xadd(e.audit_key, {"r": audit}, maxlen=AUDIT_MAXLEN, approximate=True)
             out.append((key, e, audit))
-        await pipe.execute()
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            await pipe.execute()
     futures: list[Any] = []
     for key, e, audit in out:
         futures.append(await producer.send(args.sink_topic, output_event(e), key=key))
@@ -59,7 +62,7 @@ async def main(args: Args) -> None:
     )
     producer = AIOKafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=2, max_batch_size=1 << 20,
                                 max_request_size=4 << 20)
-    redis = connect(args.redis_url)  # the worker's client: the same command packing
+    redis = connect(args.redis_url, socket_timeout=None)  # the worker's client: the same packing and timeouts
     await producer.start()
     await consumer.start()
     try:
