@@ -230,9 +230,14 @@ class Api:
                                 "rootEntityType/rootEntityRef if the entity is a child")
         stream = store.keys.audit(event.root_key, event.entity_key)
         [applied_before] = await store.seen([(event.root_key, event.id)])
-        after = b"0-0" if applied_before else await stream_end(store.redis, stream)
-        await self.publish(event)
-        report = await wait_for_report(store.redis, stream, event.id, after, timeout)
+        try:  # the store's client has no socket timeout (see RedisStore): this bounds the reads below
+            async with asyncio.timeout(timeout + store.timeout_s):
+                after = b"0-0" if applied_before else await stream_end(store.redis, stream)
+                await self.publish(event)
+                report = await wait_for_report(store.redis, stream, event.id, after, timeout)
+        except TimeoutError:
+            raise ApiError(503, f"Redis did not answer within {timeout + store.timeout_s:g} s; check that the Redis "
+                                "of ORCH_REDIS_URL is up and reachable") from None
         if report is None:
             raise ApiError(504, self.not_recorded(event, timeout), eventId=event.id,
                            topic=self.settings.events_topic)
