@@ -17,4 +17,5 @@ class WireModel(BaseModel):
     )
 
     def to_json(self) -> bytes:
-        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+        # pydantic's serializer writes bytes; model_dump_json() would decode them to str, to be encoded again
+        return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_none=True)
