@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 from pydantic import ValidationError
@@ -53,7 +54,7 @@ def parse_event(value: bytes | None) -> Event:
     if not isinstance(data, dict):
         raise BadInput("NOT_AN_OBJECT", f"the event must be a JSON object, got {type(data).__name__}")
     try:
-        return Event.model_validate(data)
+        return cast(Event, Event.__pydantic_validator__.validate_python(data))  # model_validate(): 0.4 µs more
     except ValidationError as exc:
         raise BadInput("INVALID_EVENT", _explain(exc)) from None
 

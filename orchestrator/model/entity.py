@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import Field
@@ -53,7 +53,7 @@ class Entity(WireModel):
         })
         body = raw.strip()
         whole = body[:-1] + b"," + known[1:] if body != b"{}" else known  # later keys win in pydantic's parser
-        return cls.model_validate_json(whole)
+        return cast(Entity, cls.__pydantic_validator__.validate_json(whole))  # model_validate_json(): 0.4 µs more
 
     @property
     def key(self) -> EntityKey:
