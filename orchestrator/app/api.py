@@ -14,8 +14,9 @@ it needs is at fault).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import faust
@@ -132,6 +133,17 @@ async def stream_end(redis: Redis, stream: str) -> bytes:
     return last[0][0] if last else b"0-0"
 
 
+@contextlib.asynccontextmanager
+async def redis_answers_within(seconds: float) -> AsyncIterator[None]:
+    """Bounds reads on the store's client, which has no socket timeout of its own (see RedisStore)."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise ApiError(503, f"Redis did not answer within {seconds:g} s; check that the Redis of ORCH_REDIS_URL is "
+                            "up and reachable") from None
+
+
 async def wait_for_report(redis: Redis, stream: str, event_id: str, after: bytes,
                           timeout: float) -> ExecutionReport | None:
     """Block-read the entity's audit stream from ``after`` until ``event_id``'s final record is there (then
@@ -230,14 +242,11 @@ class Api:
                                 "rootEntityType/rootEntityRef if the entity is a child")
         stream = store.keys.audit(event.root_key, event.entity_key)
         [applied_before] = await store.seen([(event.root_key, event.id)])
-        try:  # the store's client has no socket timeout (see RedisStore): this bounds the reads below
-            async with asyncio.timeout(timeout + store.timeout_s):
-                after = b"0-0" if applied_before else await stream_end(store.redis, stream)
-                await self.publish(event)
-                report = await wait_for_report(store.redis, stream, event.id, after, timeout)
-        except TimeoutError:
-            raise ApiError(503, f"Redis did not answer within {timeout + store.timeout_s:g} s; check that the Redis "
-                                "of ORCH_REDIS_URL is up and reachable") from None
+        async with redis_answers_within(store.timeout_s):
+            after = b"0-0" if applied_before else await stream_end(store.redis, stream)
+        await self.publish(event)
+        async with redis_answers_within(timeout + store.timeout_s):
+            report = await wait_for_report(store.redis, stream, event.id, after, timeout)
         if report is None:
             raise ApiError(504, self.not_recorded(event, timeout), eventId=event.id,
                            topic=self.settings.events_topic)
