@@ -195,19 +195,22 @@ class RedisStore:
     async def close(self) -> None:
         await self.redis.aclose()
 
-    async def _answer(self, call: Awaitable[T], what: str) -> T:
+    async def answer(self, call: Awaitable[T], what: str, *, wait_s: float = 0.0) -> T:
+        """``call`` on this store's client, bounded by ``timeout_s`` (plus ``wait_s`` for a blocking read):
+        the client has no socket timeout of its own."""
+        limit = self.timeout_s + wait_s
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(limit):
                 return await call
         except TimeoutError:
             raise RedisTimeoutError(
-                f"Redis did not answer {what} within {self.timeout_s:g} s: check that it is up and reachable "
+                f"Redis did not answer {what} within {limit:g} s: check that it is up and reachable "
                 "(ORCH_REDIS_URL), or raise ORCH_REDIS_TIMEOUT_S if it is only slow") from None
 
     async def _scan(self, match: str) -> AsyncIterator[bytes | str]:
         cursor = 0
         while True:
-            cursor, names = await self._answer(self.redis.scan(cursor, match=match, count=1000), f"SCAN {match}")
+            cursor, names = await self.answer(self.redis.scan(cursor, match=match, count=1000), f"SCAN {match}")
             for name in names:
                 yield name
             if cursor == 0:
@@ -217,7 +220,7 @@ class RedisStore:
         if not keys:
             return []
         names = [self.keys.state(root, key) for key, root in zip(keys, roots, strict=True)]
-        raw = cast(list[bytes | None], await self._answer(self.redis.mget(names), "the batch's state read (MGET)"))
+        raw = cast(list[bytes | None], await self.answer(self.redis.mget(names), "the batch's state read (MGET)"))
         return [None if value is None else decode_state(value, key, root)
                 for value, key, root in zip(raw, keys, roots, strict=True)]
 
@@ -227,7 +230,7 @@ class RedisStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, root in zip(keys, roots, strict=True):
                 pipe.hgetall(self.keys.children(root, key))
-            replies = await self._answer(pipe.execute(), "the children's statuses (HGETALL)")
+            replies = await self.answer(pipe.execute(), "the children's statuses (HGETALL)")
         return [{k.decode(): v.decode() for k, v in reply.items()} for reply in replies]
 
     async def seen(self, events: Sequence[tuple[RootKey, str]]) -> list[bool]:
@@ -240,7 +243,7 @@ class RedisStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for root, positions in by_root.items():
                 pipe.hmget(self.keys.applied(root), [ledger_id(events[i][1]) for i in positions])
-            replies = await self._answer(pipe.execute(), "the dedup ledger (HMGET)")
+            replies = await self.answer(pipe.execute(), "the dedup ledger (HMGET)")
         out = [False] * len(events)
         for positions, flags in zip(by_root.values(), replies, strict=True):
             for i, flag in zip(positions, flags, strict=True):
@@ -254,7 +257,7 @@ class RedisStore:
         replies = await self._evalsha(steps)
         missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:
-            await self._answer(self.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
+            await self.answer(self.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
             for i, reply in zip(missing, await self._evalsha([steps[i] for i in missing]), strict=True):
                 replies[i] = reply
         return [self._result(reply) for reply in replies]
@@ -264,7 +267,7 @@ class RedisStore:
             for request, base in steps:
                 keys = self._commit_keys(request)
                 pipe.evalsha(COMMIT_SHA, len(keys), *keys, *self._commit_args(request, base))
-            return list(await self._answer(pipe.execute(raise_on_error=False), "the batch's commit (EVALSHA)"))
+            return list(await self.answer(pipe.execute(raise_on_error=False), "the batch's commit (EVALSHA)"))
 
     def _commit_keys(self, r: CommitRequest) -> list[str]:
         return self.keys.commit(r.root, r.entity_key, [parent for parent, _, _ in r.child_links])
@@ -284,7 +287,7 @@ class RedisStore:
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
         entries = cast(list[tuple[bytes, dict[bytes, bytes]]],
-                       await self._answer(self.redis.xrange(self.keys.audit(root, key), count=limit), "XRANGE"))
+                       await self.answer(self.redis.xrange(self.keys.audit(root, key), count=limit), "XRANGE"))
         return [record for _, fields in entries for record in audit_records(fields)][:limit]
 
     async def append_audit(self, key: EntityKey, root: RootKey, records: Sequence[bytes]) -> None:
@@ -296,7 +299,7 @@ class RedisStore:
                 pipe.xadd(name, {"r": record}, maxlen=self.audit_maxlen, approximate=True)
             if self.audit_retention_s:
                 pipe.expire(name, self.audit_retention_s)
-            await self._answer(pipe.execute(), "the audit append (XADD)")
+            await self.answer(pipe.execute(), "the audit append (XADD)")
 
     async def outbox(self, root: RootKey) -> list[OutboxEntry]:
         [entries] = await self.outboxes([root])
@@ -310,7 +313,7 @@ class RedisStore:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for root in roots[at:at + OUTBOX_READ_CHUNK]:
                     pipe.lrange(self.keys.outbox(root), 0, -1)
-                replies = cast(list[list[bytes]], await self._answer(pipe.execute(), "the outbox read (LRANGE)"))
+                replies = cast(list[list[bytes]], await self.answer(pipe.execute(), "the outbox read (LRANGE)"))
             found.extend([decode_entry(item) for item in raw] for raw in replies)
         return found
 
@@ -322,7 +325,7 @@ class RedisStore:
         for _, event_ids in todo:
             args.append(len(event_ids))
             args.extend(event_ids)
-        await self._answer(self.redis.eval(ACK_SCRIPT, len(todo), *(self.keys.outbox(root) for root, _ in todo), *args),
+        await self.answer(self.redis.eval(ACK_SCRIPT, len(todo), *(self.keys.outbox(root) for root, _ in todo), *args),
                            "the outbox trim (EVAL)")
 
     async def roots_with_outbox(self) -> list[RootKey]:

@@ -14,9 +14,8 @@ it needs is at fault).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import faust
@@ -26,6 +25,8 @@ from aiokafka.errors import KafkaError
 from faust.web import View
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orchestrator.adapters.redis_store import audit_records
 from orchestrator.app.settings import Settings
@@ -133,17 +134,6 @@ async def stream_end(redis: Redis, stream: str) -> bytes:
     return last[0][0] if last else b"0-0"
 
 
-@contextlib.asynccontextmanager
-async def redis_answers_within(seconds: float) -> AsyncIterator[None]:
-    """Bounds reads on the store's client, which has no socket timeout of its own (see RedisStore)."""
-    try:
-        async with asyncio.timeout(seconds):
-            yield
-    except TimeoutError:
-        raise ApiError(503, f"Redis did not answer within {seconds:g} s; check that the Redis of ORCH_REDIS_URL is "
-                            "up and reachable") from None
-
-
 async def wait_for_report(redis: Redis, stream: str, event_id: str, after: bytes,
                           timeout: float) -> ExecutionReport | None:
     """Block-read the entity's audit stream from ``after`` until ``event_id``'s final record is there (then
@@ -242,11 +232,10 @@ class Api:
                                 "rootEntityType/rootEntityRef if the entity is a child")
         stream = store.keys.audit(event.root_key, event.entity_key)
         [applied_before] = await store.seen([(event.root_key, event.id)])
-        async with redis_answers_within(store.timeout_s):
-            after = b"0-0" if applied_before else await stream_end(store.redis, stream)
+        after = b"0-0" if applied_before else await store.answer(stream_end(store.redis, stream), "XREVRANGE")
         await self.publish(event)
-        async with redis_answers_within(timeout + store.timeout_s):
-            report = await wait_for_report(store.redis, stream, event.id, after, timeout)
+        report = await store.answer(wait_for_report(store.redis, stream, event.id, after, timeout),
+                                    f"the audit stream's read (XREAD) for {event.id}", wait_s=timeout)
         if report is None:
             raise ApiError(504, self.not_recorded(event, timeout), eventId=event.id,
                            topic=self.settings.events_topic)
@@ -307,6 +296,8 @@ async def respond(view: View, handler: Handler, request: Any, params: Params) ->
         status, body = await handler(request, params)
     except ApiError as exc:
         status, body = exc.status, exc.body
+    except (RedisConnectionError, RedisTimeoutError) as exc:  # the store's errors say what and where to look
+        status, body = 503, {"error": str(exc)}
     except Exception as exc:
         log.exception("api_error", path=str(request.path), method=request.method)
         status, body = 500, {"error": f"internal error: {type(exc).__name__}: {exc}; see the worker's log"}
