@@ -2,10 +2,12 @@
 
 Runs the worker's BatchProcessor in this process over the bench's load (every order's CREATE, then the five
 warehouse steps), in batches of 500 like the worker, against a real Redis (an embedded redis-server unless
-``--redis-url``), with the events the workflows send fed straight back in: the same events and commits as
-``make bench`` without the broker, the consumer and the other processes on the machine's two cores. It reports
-CPU µs per event for each round and checks that every order reached COMPLETE. Use it to compare a hot-path
-change with the commit before (alternate them: the machine's speed still wanders from minute to minute).
+``--redis-url``). The events the workflows send to the events topic are fed straight back in (by default the
+processor runs those of the same root itself, as the worker does; with ``--same-root-rounds 0`` all of them
+are fed back): the same events and commits as ``make bench`` without the broker, the consumer and the other
+processes on the machine's two cores. It reports CPU µs per event for each round and checks that every order
+reached COMPLETE. Use it to compare a hot-path change with the commit before (alternate them: the machine's
+speed still wanders from minute to minute).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.adapters.servers import start_redis
 from orchestrator.app.codec import Incoming
 from orchestrator.app.processor import BatchProcessor
+from orchestrator.app.settings import Settings
 from orchestrator.app.worker import tune_gc
 from orchestrator.model import EntityKey, RootKey
 from orchestrator.ports import Record
@@ -57,8 +60,8 @@ async def process_all(processor: BatchProcessor, feed: FeedBack, messages: list[
             batch = [Incoming(EVENTS_TOPIC, 0, offset + i, key, value)
                      for i, (key, value) in enumerate(messages[at:at + BATCH])]
             offset += len(batch)
-            await processor.process(batch)
-        count += len(messages)
+            report = await processor.process(batch)
+            count += sum(report.outcomes.values()) + report.duplicates + report.dead_lettered
         messages, feed.sent = feed.sent, []
     return count, offset
 
@@ -69,11 +72,11 @@ async def incomplete(store: RedisStore, refs: list[str]) -> list[str]:
     return [ref for ref, state in zip(refs, states, strict=True) if state is None or state.status != "COMPLETE"]
 
 
-async def run(redis_url: str, orders: int, rounds: int) -> list[float]:
+async def run(redis_url: str, orders: int, rounds: int, same_root_rounds: int) -> list[float]:
     store = RedisStore.from_url(redis_url, prefix=f"cpu{int(time.time())}", audit_retention_s=60)
     feed = FeedBack()
     processor = BatchProcessor(store, load_workflows("rulesets", discover_rules()), feed,
-                               (EVENTS_TOPIC, "audit", "dlq", "webhooks"))
+                               (EVENTS_TOPIC, "audit", "dlq", "webhooks"), same_root_rounds=same_root_rounds)
     per_event: list[float] = []
     offset = 0
     tune_gc()  # as the worker does
@@ -102,13 +105,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--orders", type=int, default=3000, help="orders per round (default 3,000: 36,000 events)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--redis-url", help="a Redis to use instead of an embedded redis-server")
+    p.add_argument("--same-root-rounds", type=int, default=Settings().same_root_rounds,
+                   help="as ORCH_SAME_ROOT_ROUNDS (0: every sent event is fed back, as through Kafka)")
     a = p.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     server: AbstractContextManager[Any] = (nullcontext() if a.redis_url
                                            else start_redis(Path(tempfile.mkdtemp(prefix="bench-cpu-"))))
     with server as redis:
         url = a.redis_url or redis.url
-        per_event = asyncio.run(run(url, a.orders, a.rounds))
+        per_event = asyncio.run(run(url, a.orders, a.rounds, a.same_root_rounds))
     print(f"CPU µs/event: {' '.join(f'{x:.1f}' for x in per_event)} (best {min(per_event):.1f})")
 
 

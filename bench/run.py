@@ -31,7 +31,7 @@ class BenchFailure(RuntimeError):
 @dataclass
 class Phase:
     name: str
-    events: int  # events the worker consumed in this phase
+    events: int  # events the worker ran in this phase (consumed, or sent and run in the same batch)
     wall_s: float
     cpu_s: float
 
@@ -98,14 +98,14 @@ class ContestantRun:
         t0 = time.monotonic()
         sent = await preload(self.servers.bootstrap, self.ns.events_topic, messages)
         say(f"{self.spec.name} {name}: {sent:,} events preloaded in {time.monotonic() - t0:.1f}s; starting the worker")
-        expected = before + sent * self.spec.events_per_input
+        expected = before + sent * self.spec.consumed_per_input
         since = time.time()
         worker = self.start_worker()
         end = await self.wait_drained(off, name, before, expected)
         start = await first_timestamp(self.servers.bootstrap, self.output_topic, since)
         if start is None or start > end:
             raise BenchFailure(f"{self.spec.name} {name}: no output on {self.output_topic}")
-        phase = Phase(name, expected - before, end - start, worker.cpu_at(end) - worker.cpu_at(start))
+        phase = Phase(name, sent * self.spec.events_per_input, end - start, worker.cpu_at(end) - worker.cpu_at(start))
         self.phases.append(phase)
         say(f"{self.spec.name} {name}: {phase.events:,} events in {phase.wall_s:.2f}s = {phase.events_per_s:,.0f}/s, "
             f"{phase.cpu_s / max(phase.events, 1) * 1e6:,.0f} µs CPU/event")
@@ -115,8 +115,8 @@ class ContestantRun:
 
     async def wait_drained(self, off: Offsets, label: str, before: int, expected: int) -> float:
         """Until the group's committed offsets add up to ``expected``; returns when (epoch seconds). The count is
-        known exactly (the orchestrator sends one event per input event), and the broker's end offsets are not
-        relied on (see :func:`bench.stack.read_records`)."""
+        known exactly (``Spec.consumed_per_input``: the orchestrator runs the event each input event sends in
+        the same batch), and the broker's end offsets are not relied on (see :func:`bench.stack.read_records`)."""
         last_value, last_change = -1, time.monotonic()
         next_report, last_report, reported = time.monotonic() + PROGRESS_S, time.monotonic(), before
         while True:
@@ -170,7 +170,7 @@ class ContestantRun:
             await asyncio.sleep(0.5)
         published = publisher.result()
         last_publish = time.time()
-        drained = await self.wait_drained(off, "paced", before, before + total * self.spec.events_per_input)
+        drained = await self.wait_drained(off, "paced", before, before + total * self.spec.consumed_per_input)
         paced = await self._latencies(rate, published, since)
         paced.drain_s = drained - last_publish
         trend = " ".join(f"{w['p50_ms']:,.0f}" for w in paced.windows())

@@ -23,6 +23,7 @@ class OutMessage(NamedTuple):
     topic: Topic
     key: bytes
     value: bytes
+    event_id: str = ""  # the id of the event an EVENTS message carries (not stored): the relay may leave it out
 
 
 class OutboxEntry(NamedTuple):
@@ -62,6 +63,7 @@ class CommitStatus(StrEnum):
 class CommitResult:
     status: CommitStatus
     outbox_pending: int  # entries in the root's outbox after this step (ours included when APPLIED and non-empty)
+    in_flight: int = 0  # events sent to this root through Kafka and not yet applied (see mark_in_flight)
 
 
 class EntityStore(Protocol):
@@ -108,6 +110,12 @@ class EntityStore(Protocol):
 
     async def roots_with_outbox(self) -> list[RootKey]:
         """Roots whose outbox is not empty (for the relay's sweep at start-up)."""
+        ...
+
+    async def mark_in_flight(self, sent: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        """These events, sent to their own root, are about to go through Kafka: until each one's commit (applied
+        or duplicate) clears it, the root's commits report it in ``in_flight``, and the worker sends the root's
+        next events the same way rather than running them ahead of it. One round trip."""
         ...
 
 

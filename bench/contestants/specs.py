@@ -26,6 +26,7 @@ from bench.load import fulfilment_ref
 from bench.stack import Servers
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.adapters.servers import free_port
+from orchestrator.app.settings import Settings
 from orchestrator.model import EntityKey, RootKey
 
 CHUNK = 2000
@@ -39,7 +40,8 @@ class Spec:
     command: Callable[[Servers, Namespace], tuple[list[str], dict[str, str]]]
     output_topic: Callable[[Namespace], str]  # its records show an event's state committed (latency, start)
     committed_events: Callable[[bytes], list[str]]  # the ids of the events an output record shows committed
-    events_per_input: int  # events it consumes per input event (the orchestrator also consumes what it sends)
+    events_per_input: int  # events it runs per input event (the orchestrator also runs the events it sends)
+    consumed_per_input: int  # of those, the ones it takes from Kafka (the rest run in the batch that sent them)
     check: Check
 
 
@@ -132,14 +134,20 @@ def passthrough_committed(value: bytes) -> list[str]:
     return [orjson.loads(value)["eventId"]] if b'"eventId"' in value else []
 
 
+def orchestrator_consumed_per_input() -> int:
+    """The events the workflow sends (one per input event) run in the batch that sent them, as all of them stay
+    within their order, unless ORCH_SAME_ROOT_ROUNDS=0 sends them through Kafka."""
+    return 1 if Settings().same_root_rounds else 2
+
+
 SPECS: dict[str, Spec] = {
     "orchestrator": Spec("orchestrator", "the real worker: workflows, audit, outbox, dedup",
                          orchestrator_command, lambda ns: ns.audit_topic, orchestrator_committed, 2,
-                         check_orchestrator),
+                         orchestrator_consumed_per_input(), check_orchestrator),
     "limit": Spec("limit", "raw aiokafka: MGET + pipelined SET/XADD + 2 produced per event, batched",
-                  _module_command("bench.contestants.limit"), lambda ns: ns.audit_topic, passthrough_committed, 1,
+                  _module_command("bench.contestants.limit"), lambda ns: ns.audit_topic, passthrough_committed, 1, 1,
                   check_passthrough),
     "naive": Spec("naive", "first-try Faust agent: awaited GET, SET, XADD, send per event",
-                  _module_command("bench.contestants.naive"), lambda ns: ns.sink_topic, passthrough_committed, 1,
+                  _module_command("bench.contestants.naive"), lambda ns: ns.sink_topic, passthrough_committed, 1, 1,
                   check_passthrough),
 }

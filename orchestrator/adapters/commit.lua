@@ -1,16 +1,18 @@
 -- One event's atomic step for one root entity (every key shares the root's hash tag).
--- KEYS: state, applied, outbox, audit, then one children-index hash per child link
+-- KEYS: state, applied, outbox, audit, in flight, then one children-index hash per child link
 -- ARGV: event_id, builds_on (both as the ledger names them, see ledger_id()), expected_version, dedup_ttl_s,
 --       audit_maxlen, entity ('' = leave the state),
 --       audit (a JSON array of the event's records, '' = none), outbox entry ('' = none),
 --       audit_retention_s (0 = no expiry), then the child links (field, status for each)
 -- builds_on: the event (earlier in the same pipeline) whose write this request was decided on, or ''.
--- Returns {code, outbox length}: code 0 = applied, 1 = duplicate, 2 = conflict.
-local state_key, applied_key, outbox_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- Returns {code, outbox length, events in flight}: code 0 = applied, 1 = duplicate, 2 = conflict.
+-- In flight: events sent to this root through Kafka and not yet applied; this one lands (applied or duplicate).
+local state_key, applied_key, outbox_key, audit_key, flight_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local event_id, builds_on = ARGV[1], ARGV[2]
 
 if redis.call('HEXISTS', applied_key, event_id) == 1 then
-  return {1, redis.call('LLEN', outbox_key)}
+  redis.call('SREM', flight_key, event_id)
+  return {1, redis.call('LLEN', outbox_key), redis.call('SCARD', flight_key)}
 end
 
 local head = redis.call('GETRANGE', state_key, 0, 20)
@@ -18,7 +20,7 @@ local stored = tonumber(string.match(head, '^(%d+)|') or '0')
 local expected = tonumber(ARGV[3])
 local lost_base = builds_on ~= '' and redis.call('HEXISTS', applied_key, builds_on) == 0
 if stored ~= expected or lost_base then
-  return {2, redis.call('LLEN', outbox_key)}
+  return {2, redis.call('LLEN', outbox_key), 0}
 end
 
 if ARGV[6] ~= '' then
@@ -36,10 +38,11 @@ if ARGV[8] ~= '' then
 else
   pending = redis.call('LLEN', outbox_key)
 end
-for i = 1, #KEYS - 4 do
-  redis.call('HSET', KEYS[4 + i], ARGV[8 + 2 * i], ARGV[9 + 2 * i])
+for i = 1, #KEYS - 5 do
+  redis.call('HSET', KEYS[5 + i], ARGV[8 + 2 * i], ARGV[9 + 2 * i])
 end
 
 redis.call('HSET', applied_key, event_id, '1')
 redis.call('EXPIRE', applied_key, tonumber(ARGV[4]))
-return {0, pending}
+redis.call('SREM', flight_key, event_id)
+return {0, pending, redis.call('SCARD', flight_key)}

@@ -45,6 +45,7 @@ class MemoryStore:
         self._applied: dict[RootKey, set[str]] = {}
         self._outbox: dict[RootKey, list[OutboxEntry]] = {}
         self._children: dict[Slot, dict[str, str]] = {}
+        self._in_flight: dict[RootKey, set[str]] = {}
 
     async def close(self) -> None:
         return None
@@ -71,7 +72,7 @@ class MemoryStore:
     def _commit_one(self, r: CommitRequest, base: str) -> CommitResult:
         applied = self._applied.get(r.root, set())
         if r.event_id in applied:
-            return CommitResult(CommitStatus.DUPLICATE, self._pending(r.root))
+            return CommitResult(CommitStatus.DUPLICATE, self._pending(r.root), self._landed(r))
         slot = _slot(r.root, r.entity_key)
         if self._states.get(slot, (0, b""))[0] != r.expected_version or (base and base not in applied):
             return CommitResult(CommitStatus.CONFLICT, self._pending(r.root))
@@ -84,10 +85,16 @@ class MemoryStore:
         if r.outbox:
             self._outbox.setdefault(r.root, []).append(OutboxEntry(r.event_id, tuple(r.outbox)))
         self._applied.setdefault(r.root, set()).add(r.event_id)
-        return CommitResult(CommitStatus.APPLIED, self._pending(r.root))
+        return CommitResult(CommitStatus.APPLIED, self._pending(r.root), self._landed(r))
 
     def _pending(self, root: RootKey) -> int:
         return len(self._outbox.get(root, ()))
+
+    def _landed(self, r: CommitRequest) -> int:
+        """The event is no longer in flight; how many of its root's still are."""
+        flying = self._in_flight.get(r.root, set())
+        flying.discard(r.event_id)
+        return len(flying)
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
         entries = self._audit.get(_slot(root, key), ())
@@ -115,6 +122,10 @@ class MemoryStore:
 
     async def roots_with_outbox(self) -> list[RootKey]:
         return list(self._outbox)
+
+    async def mark_in_flight(self, sent: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        for root, event_ids in sent:
+            self._in_flight.setdefault(root, set()).update(event_ids)
 
     async def locate(self, key: EntityKey) -> RootKey | None:
         """The root an entity is stored under."""

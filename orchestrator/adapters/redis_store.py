@@ -12,6 +12,8 @@ Keys (``P`` is the prefix, ``T`` the root's tag ``retailer:TYPE:ref``):
 - ``P:{T}:outbox``          LIST, one element per committed event: its messages (:func:`encode_entry`);
                             gone when empty
 - ``P:{T}:children:TYPE:REF`` HASH of the entity's children's statuses by ``TYPE:REF``
+- ``P:{T}:flight``          SET of the events sent to the root through Kafka and not yet applied (ledger ids),
+                            expiring ``dedup_ttl_s`` after the last was sent; gone when empty
 
 A commit is one pipeline of EVALSHA calls of ``commit.lua``, with the semantics of the in-memory reference
 store (chained commits included, see :mod:`orchestrator.adapters.memory_store`).
@@ -137,12 +139,15 @@ class KeyLayout:
     def outbox(self, root: RootKey) -> str:
         return f"{self.root(root)}:outbox"
 
+    def in_flight(self, root: RootKey) -> str:
+        return f"{self.root(root)}:flight"
+
     def commit(self, root: RootKey, key: EntityKey, parents: Sequence[EntityKey]) -> list[str]:
-        """``commit.lua``'s KEYS: state, applied, outbox, audit, then each parent's children; the root's part
-        is built once (the same names as the methods above, a microsecond less per event)."""
+        """``commit.lua``'s KEYS: state, applied, outbox, audit, in flight, then each parent's children; the
+        root's part is built once (the same names as the methods above, a microsecond less per event)."""
         base = self.root(root)
         entity = f"{key.entity_type}:{key.entity_ref}"
-        return [f"{base}:e:{entity}", f"{base}:ids", f"{base}:outbox", f"{base}:audit:{entity}",
+        return [f"{base}:e:{entity}", f"{base}:ids", f"{base}:outbox", f"{base}:audit:{entity}", f"{base}:flight",
                 *(f"{base}:children:{p.entity_type}:{p.entity_ref}" for p in parents)]
 
     def outbox_pattern(self) -> str:
@@ -282,8 +287,8 @@ class RedisStore:
     def _result(reply: Any) -> CommitResult:
         if isinstance(reply, Exception):
             raise reply
-        code, pending = reply
-        return CommitResult(STATUS_BY_CODE[int(code)], int(pending))
+        code, pending, in_flight = reply
+        return CommitResult(STATUS_BY_CODE[int(code)], int(pending), int(in_flight))
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
         entries = cast(list[tuple[bytes, dict[bytes, bytes]]],
@@ -327,6 +332,17 @@ class RedisStore:
             args.extend(event_ids)
         await self.answer(self.redis.eval(ACK_SCRIPT, len(todo), *(self.keys.outbox(root) for root, _ in todo), *args),
                            "the outbox trim (EVAL)")
+
+    async def mark_in_flight(self, sent: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        todo = [(root, event_ids) for root, event_ids in sent if event_ids]
+        if not todo:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for root, event_ids in todo:
+                key = self.keys.in_flight(root)
+                pipe.sadd(key, *(ledger_id(e) for e in event_ids))
+                pipe.expire(key, self.dedup_ttl_s)
+            await self.answer(pipe.execute(), "the in-flight mark (SADD)")
 
     async def roots_with_outbox(self) -> list[RootKey]:
         found: dict[RootKey, None] = {}

@@ -70,7 +70,8 @@ def _explain(exc: ValidationError) -> str:
 def commit_request(decision: Decision) -> CommitRequest:
     before, event = decision.before, decision.event
     audit = audit_message(audit_json(decision.audit)) if decision.audit else b""
-    outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json()) for out in decision.outgoing]
+    # the events sent come first, in the order sent (BatchProcessor pairs them with decision.outgoing)
+    outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json(), out.id) for out in decision.outgoing]
     root_key = before.root_key.tag.encode()
     if audit:
         outbox.append(OutMessage(Topic.AUDIT, root_key, audit))

@@ -12,7 +12,16 @@ from orchestrator.app.codec import BadInput, Incoming, commit_request, dead_lett
 from orchestrator.app.relay import Relay
 from orchestrator.engine import CompiledWorkflow, Decision, decide
 from orchestrator.model import Entity, EntityKey, Event, Outcome, RootKey
-from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, Publisher, Record, Topic, Workflows
+from orchestrator.ports import (
+    CommitRequest,
+    CommitResult,
+    CommitStatus,
+    EntityStore,
+    Publisher,
+    Record,
+    Topic,
+    Workflows,
+)
 
 log = structlog.get_logger("orchestrator.processor")
 MAX_CONFLICT_ROUNDS = 5
@@ -29,6 +38,7 @@ class BatchReport:
     duplicates: int = 0
     dead_lettered: int = 0
     conflict_rounds: int = 0
+    ran_here: int = 0  # events the batch sent to entities of the same root and ran itself
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -42,9 +52,21 @@ class _Planned:
     decision: Decision | None = None
 
 
+Pending = list[tuple[Incoming, Event]]
+
+
 class BatchProcessor:
     """Per batch: one read round trip, one pipelined commit, one produce flush. Order per entity is kept
-    because a batch is processed in consumption order and an entity's events share a partition."""
+    because a batch is processed in consumption order and an entity's events share a partition.
+
+    An event a rule sends to another entity of the same root (the order's fulfilment, the fulfilment's order)
+    runs in the same batch, in a round after the one that sent it, up to ``same_root_rounds`` generations
+    deep: Kafka would have put it on the same partition, behind the events already there, so running it after
+    the batch's own events of that root keeps the order each entity sees. It is still committed to the outbox
+    with its sender (so a crash cannot lose it) and left out of the publish once it has run.
+
+    It goes through Kafka instead, as do the root's later ones in the batch, while an earlier event sent to
+    the root is still on its way there (in flight, or left in the outbox by a crash): it must not overtake it."""
 
     def __init__(
         self,
@@ -54,6 +76,7 @@ class BatchProcessor:
         topics: tuple[str, str, str, str],
         *,
         max_inline_depth: int = 20,
+        same_root_rounds: int = 8,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
@@ -62,36 +85,48 @@ class BatchProcessor:
         events, audit, self.dlq_topic, webhooks = topics
         self.relay = Relay(store, publisher, {Topic.EVENTS: events, Topic.AUDIT: audit, Topic.WEBHOOKS: webhooks})
         self.max_inline_depth = max_inline_depth
+        self.same_root_rounds = same_root_rounds
         self.clock = clock
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
         report = BatchReport(received=len(batch))
         dead: list[Record] = []
-        pending: list[tuple[Incoming, Event]] = []
+        pending: Pending = []
         for message in batch:
             try:
                 pending.append((message, parse_event(message.value)))
             except BadInput as exc:
                 dead.append(self._dead_letter(message, exc.reason, str(exc)))
+        ran_here: set[str] = set()
+        via_kafka: set[RootKey] = set()
+        generation = 0
         while pending:
-            pending = await self._round(pending, report, dead)
-            if pending:
+            retry, sent = await self._round(pending, report, dead, via_kafka)
+            if retry:
                 report.conflict_rounds += 1
                 if report.conflict_rounds >= MAX_CONFLICT_ROUNDS:
-                    raise RuntimeError(f"{len(pending)} event(s) still conflict after {MAX_CONFLICT_ROUNDS} rounds")
+                    raise RuntimeError(f"{len(retry)} event(s) still conflict after {MAX_CONFLICT_ROUNDS} rounds")
+            if generation >= self.same_root_rounds:
+                sent = []  # deeper generations go through Kafka, as every event did before this bound
+            generation += bool(sent)
+            ran_here.update(e.id for _, e in sent)
+            pending = retry + sent
+        report.ran_here = len(ran_here)
+        await self.relay.flush(ran_here)
         if dead:
             await self.publisher.publish(dead)
             report.dead_lettered = len(dead)
         return report
 
-    async def _round(
-        self, pending: list[tuple[Incoming, Event]], report: BatchReport, dead: list[Record]
-    ) -> list[tuple[Incoming, Event]]:
-        """Decide and commit; return the events whose entity moved under us, to be decided again."""
+    async def _round(self, pending: Pending, report: BatchReport, dead: list[Record],
+                     via_kafka: set[RootKey]) -> tuple[Pending, Pending]:
+        """Decide and commit. Returns the events whose entity moved under us, to be decided again, and the
+        events the applied ones sent to entities of their own root, to run next."""
         planned = await self._plan(pending, dead)
         to_commit = [p for p in planned if p.request is not None]
         results = await self.store.commit([p.request for p in to_commit if p.request is not None])
-        retry: list[tuple[Incoming, Event]] = []
+        retry: Pending = []
+        sent: Pending = []
         for p, result in zip(to_commit, results, strict=True):
             if result.status is CommitStatus.CONFLICT:
                 retry.append((p.message, p.event))
@@ -103,9 +138,18 @@ class BatchProcessor:
             else:
                 report.count(p.decision.outcome.value)
                 self._log_outcome(p.decision)
+                if p.decision.outgoing:
+                    sent.extend(self._to_run_here(p, result, via_kafka))
         report.duplicates += sum(1 for p in planned if p.request is None)
-        await self.relay.flush()
-        return retry
+        return retry, sent
+
+    def _to_run_here(self, p: _Planned, result: CommitResult, via_kafka: set[RootKey]) -> Pending:
+        assert p.request is not None and p.decision is not None
+        root = p.request.root
+        if root in via_kafka or result.in_flight or not self.relay.holds_only_ours(root):
+            via_kafka.add(root)
+            return []
+        return _same_root(p.message, p.request, p.decision)
 
     async def _plan(self, pending: list[tuple[Incoming, Event]], dead: list[Record]) -> list[_Planned]:
         keys = list(dict.fromkeys((e.entity_key, e.root_key) for _, e in pending))
@@ -191,6 +235,15 @@ class BatchProcessor:
             log.warning("event_failed", event_id=event.id, event_name=event.name,
                         entity=f"{event.entity_type}:{event.entity_ref}", retailer=event.retailer_id,
                         outcome=decision.outcome.value, reason=last)
+
+
+def _same_root(source: Incoming, request: CommitRequest, decision: Decision) -> Pending:
+    """The events an applied decision sent to entities of its own root, as the batch will run them (with the
+    bytes Kafka would carry, and the sender's position, for the DLQ)."""
+    outgoing = decision.outgoing  # the outbox starts with the events sent, in order
+    sent = zip(outgoing, request.outbox[:len(outgoing)], strict=True)
+    return [(Incoming(source.topic, source.partition, source.offset, m.key, m.value), event)
+            for event, m in sent if event.root_key == request.root]
 
 
 __all__ = ["BatchProcessor", "BatchReport", "RootKey"]

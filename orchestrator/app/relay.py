@@ -3,12 +3,16 @@
 Offsets are committed only after a batch's relay returns, so a crash between the Redis write and the Kafka
 send is healed by redelivery: the redelivered event is a duplicate, and the duplicate's root outbox is
 drained here. Outgoing events carry ids derived from their source event, so a resend is recognisable.
+An event the batch ran itself (sent to an entity of the same root) stays in the outbox until its own step is
+committed, and is then left out of the publish: a crash before that step re-sends it from the outbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
+import orjson
 import structlog
 
 from orchestrator.model import RootKey
@@ -42,19 +46,27 @@ class Relay:
         if result.status is not CommitStatus.CONFLICT:
             self._pending[request.root] = result.outbox_pending
 
+    def holds_only_ours(self, root: RootKey) -> bool:
+        """Whether the root's outbox holds only what this batch committed (nothing a crash or another worker
+        left), as far as the commits so far tell."""
+        return root not in self._unknown and self._pending.get(root, 0) == len(self._ours.get(root, ()))
+
     def check_root(self, root: RootKey) -> None:
         """A duplicate was skipped before committing: its root may hold messages a crash left behind."""
         self._unknown.add(root)
 
-    async def flush(self) -> int:
-        """Publish every tracked root's outbox and drop it from Redis; returns the messages published."""
+    async def flush(self, ran_here: AbstractSet[str] = frozenset()) -> int:
+        """Publish every tracked root's outbox and drop it from Redis; returns the messages published.
+
+        ``ran_here``: ids of events this batch already ran itself; they are left out rather than sent to be
+        consumed again. (An outbox read back from Redis is sent whole: a resent event is a duplicate.)"""
         ours, pending, unknown = self._ours, self._pending, self._unknown - self._pending.keys()
         self._ours, self._pending, self._unknown = {}, {}, set()
         to_fetch = [r for r, n in pending.items() if n and n != len(ours.get(r, ()))] + sorted(unknown)
         fetched = await self.store.outboxes(to_fetch)
         outboxes = {r: ours[r] for r, n in pending.items() if n and n == len(ours.get(r, ()))}
         outboxes.update((r, msgs) for r, msgs in zip(to_fetch, fetched, strict=True) if msgs)
-        published = await self._publish(outboxes)
+        published = await self._publish(outboxes, ran_here)
         log.debug("relayed", messages=published, roots=len(outboxes), read_back=len(to_fetch))
         return published
 
@@ -67,14 +79,36 @@ class Relay:
             log.info("outbox_swept", roots=len(roots), messages=published)
         return published
 
-    async def _publish(self, outboxes: Mapping[RootKey, Sequence[OutboxEntry]]) -> int:
+    async def _publish(self, outboxes: Mapping[RootKey, Sequence[OutboxEntry]],
+                       ran_here: AbstractSet[str] = frozenset()) -> int:
         if not outboxes:
             return 0
         names = self.topic_names
         records = [
             Record(names[m.topic], m.key, m.value)
             for entries in outboxes.values() for entry in entries for m in entry.messages
+            if not m.event_id or m.event_id not in ran_here
         ]
-        await self.publisher.publish(records)
+        await self.store.mark_in_flight(_to_own_root(outboxes, ran_here))
+        if records:
+            await self.publisher.publish(records)
         await self.store.ack_outbox([(root, [e.event_id for e in entries]) for root, entries in outboxes.items()])
         return len(records)
+
+
+def _to_own_root(outboxes: Mapping[RootKey, Sequence[OutboxEntry]],
+                 ran_here: AbstractSet[str]) -> list[tuple[RootKey, list[str]]]:
+    """The ids of the events about to be published to their own root (keyed by it): in flight until applied."""
+    out = []
+    for root, entries in outboxes.items():
+        key = root.tag.encode()
+        ids = [m.event_id or _event_id(m.value) for entry in entries for m in entry.messages
+               if m.topic is Topic.EVENTS and m.key == key and m.event_id not in ran_here]
+        if ids:
+            out.append((root, ids))
+    return out
+
+
+def _event_id(value: bytes) -> str:
+    """The id of an event read back from an outbox (this worker's own entries carry it beside the bytes)."""
+    return str(orjson.loads(value)["id"])

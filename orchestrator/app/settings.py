@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     )
     dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="How long applied event ids are remembered")
     max_inline_depth: int = Field(default=20, ge=1, description="Bound on inline events sent to the same entity")
+    same_root_rounds: int = Field(
+        default=8, ge=0, description="Generations of events sent to another entity of the same root that run in "
+        "the batch that sent them, without a trip through Kafka (0: every such event goes through Kafka)")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     framework_log_level: str = Field(default="WARNING", description="Log level of Faust and aiokafka")
     webhook_secret: SecretStr | None = Field(

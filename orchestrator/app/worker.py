@@ -47,7 +47,8 @@ class Runtime:
         )
         self.publisher = KafkaPublisher(settings.kafka_bootstrap)
         self.processor = BatchProcessor(
-            self.store, workflows, self.publisher, settings.topics, max_inline_depth=settings.max_inline_depth
+            self.store, workflows, self.publisher, settings.topics, max_inline_depth=settings.max_inline_depth,
+            same_root_rounds=settings.same_root_rounds,
         )
         self.consuming = False
 
@@ -73,7 +74,7 @@ class Runtime:
                 await asyncio.sleep(delay)
                 continue
             log.debug("batch_done", received=report.received, outcomes=report.outcomes,
-                      duplicates=report.duplicates, dead_lettered=report.dead_lettered)
+                      duplicates=report.duplicates, dead_lettered=report.dead_lettered, ran_here=report.ran_here)
             return
 
 

@@ -239,6 +239,23 @@ class EntityStoreContract:
         assert await store.outbox(ROOT) == []
         assert await store.roots_with_outbox() == []
 
+    async def test_events_in_flight_to_a_root_are_counted_by_its_commits_until_each_lands(
+        self, store: EntityStore
+    ) -> None:
+        await store.mark_in_flight([(ROOT, ["s1", "s2"]), (OTHER_ROOT, ["x9"]), (RootKey("1", "ORDER", "O-3"), [])])
+        first, other = await store.commit([request("e1", 0), request("x1", 0, key=OTHER_ORDER, root=OTHER_ROOT)])
+        assert (first.in_flight, other.in_flight) == (2, 1)
+        landed, duplicate, conflict = await store.commit([
+            request("s1", 1, key=ORDER), request("e1", 0), request("s2", 0)])
+        assert (landed.status, landed.in_flight) == (APPLIED, 1), "s1 applied: no longer in flight"
+        assert (duplicate.status, duplicate.in_flight) == (DUPLICATE, 1)
+        assert (conflict.status, conflict.in_flight) == (CONFLICT, 0), "a conflict does not say (nor land)"
+        [dup] = await store.commit([request("s1", 5)])
+        assert (dup.status, dup.in_flight) == (DUPLICATE, 1), "s2 is still on its way"
+        await store.mark_in_flight([(ROOT, ["s1"])])  # a resent copy of an applied event, after a crash
+        [again] = await store.commit([request("s1", 5)])
+        assert (again.status, again.in_flight) == (DUPLICATE, 1), "the copy lands as a duplicate"
+
     async def test_outboxes_of_more_roots_than_the_connection_pool_holds_are_read_in_one_call(
         self, store: EntityStore
     ) -> None:

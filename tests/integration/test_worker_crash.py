@@ -104,16 +104,17 @@ async def test_a_killed_worker_loses_nothing_and_applies_nothing_twice(crash_sta
     await check_audit_topic(s, refs)
     await wait_for_outboxes_drained(s)
 
-    # The relay may publish an outbox again after a crash (at least once), but a copy carries the same id,
-    # so it is recognised downstream: one CreateFulfilment id per order, and it is the one that was applied.
+    # A CreateFulfilment runs in the batch of the CREATE that sent it; one a crash left in the outbox goes
+    # through Kafka, maybe more than once (at least once), but a copy carries the same id, so it is recognised
+    # downstream: one CreateFulfilment applied per order, and any on the topic is that one.
     create_ids: dict[str, set[str]] = defaultdict(set)
     for record in await read_topic(s.bootstrap, s.events_topic):
         event = orjson.loads(record.value) if record.value else {}
         if event.get("name") == "CreateFulfilment":
             create_ids[event["rootEntityRef"]].add(event["id"])
-    assert set(create_ids) == set(refs)
+    assert set(create_ids) <= set(refs)
     for ref in refs:
         [applied] = [r.event_id for r in received_events(await s.fulfilment_audit(ref))
                      if r.event_name == "CreateFulfilment"]
-        assert create_ids[ref] == {applied}, ref
+        assert create_ids.get(ref, {applied}) == {applied}, ref
     s.check_workers_alive()

@@ -21,23 +21,26 @@ TOPICS = ("t.events", "t.audit", "t.dlq", "t.webhooks")
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 ORDER = EntityKey("1", "ORDER", "O-1")
 ORDER_ROOT = RootKey("1", "ORDER", "O-1")
+FULFILMENT = EntityKey("1", "FULFILMENT", "O-1-F1")
 
 
-class OneWorkflow:
-    def __init__(self, workflow: CompiledWorkflow) -> None:
-        self.workflow = workflow
+class Workflows:
+    def __init__(self, *workflows: CompiledWorkflow) -> None:
+        self.workflows = workflows
 
     def lookup(self, retailer_id: str, entity_type: str, entity_subtype: str,
                version: str | None = None) -> CompiledWorkflow | None:
-        d = self.workflow.definition
-        return self.workflow if (retailer_id, entity_type, entity_subtype) == (
-            d.retailer_id, d.entity_type, d.entity_subtype) else None
+        for w in self.workflows:
+            d = w.definition
+            if (retailer_id, entity_type, entity_subtype) == (d.retailer_id, d.entity_type, d.entity_subtype):
+                return w
+        return None
 
     def summary(self) -> str:
-        return "1/ORDER/HD v1.0"
+        return ", ".join(f"1/{w.definition.entity_type}/HD v1.0" for w in self.workflows)
 
     def __len__(self) -> int:
-        return 1
+        return len(self.workflows)
 
 
 class RecordingPublisher:
@@ -60,7 +63,7 @@ class RecordingPublisher:
 def order_workflow() -> CompiledWorkflow:
     return compile_workflow(WorkflowDefinition.model_validate({
         "retailerId": "1", "version": "1.0", "entityType": "ORDER", "entitySubtype": "HD",
-        "statuses": [{"name": s} for s in ("CREATED", "BOOKED", "PICKING")],
+        "statuses": [{"name": s} for s in ("CREATED", "BOOKED", "PICKING", "FULFILLING")],
         "rulesets": [
             {"name": "CREATE", "type": "ORDER", "triggers": [{"status": "CREATED"}], "rules": [
                 {"name": "x.SetAttributes", "props": {"fromEvent": True}},
@@ -69,6 +72,29 @@ def order_workflow() -> CompiledWorkflow:
                                                   "entityRef": "{entity.entityRef}-F1", "entitySubtype": "HD"}}]},
             {"name": "Pick", "type": "ORDER", "triggers": [{"status": "BOOKED"}], "rules": [
                 {"name": "x.SetState", "props": {"status": "PICKING"}}]},
+            {"name": "FulfilmentCreated", "type": "ORDER", "triggers": [{"status": "BOOKED"}], "rules": [
+                {"name": "x.SetState", "props": {"status": "FULFILLING"}}]},
+            {"name": "Nudge", "type": "ORDER", "triggers": [{"status": "BOOKED"}], "rules": [
+                {"name": "x.SendEvent", "props": {"eventName": "Nudged", "entityType": "FULFILMENT",
+                                                  "entityRef": "{entity.entityRef}-F1", "entitySubtype": "HD"}}]},
+            {"name": "Link", "type": "ORDER", "triggers": [{"status": "BOOKED"}], "rules": [
+                {"name": "x.SendEvent", "props": {"eventName": "Linked", "entityType": "ORDER", "entityRef": "O-9",
+                                                  "entitySubtype": "HD"}}]},
+        ],
+    }), core_registry())
+
+
+def fulfilment_workflow() -> CompiledWorkflow:
+    return compile_workflow(WorkflowDefinition.model_validate({
+        "retailerId": "1", "version": "1.0", "entityType": "FULFILMENT", "entitySubtype": "HD",
+        "statuses": [{"name": s} for s in ("CREATED", "AWAITING_PICK", "NUDGED")],
+        "rulesets": [
+            {"name": "CreateFulfilment", "type": "FULFILMENT", "triggers": [{"status": "CREATED"}], "rules": [
+                {"name": "x.SetState", "props": {"status": "AWAITING_PICK"}},
+                {"name": "x.SendEvent", "props": {"eventName": "FulfilmentCreated", "entityType": "ORDER",
+                                                  "entityRef": "{entity.rootEntityRef}"}}]},
+            {"name": "Nudged", "type": "FULFILMENT", "triggers": [{"status": "AWAITING_PICK"}], "rules": [
+                {"name": "x.SetState", "props": {"status": "NUDGED"}}]},
         ],
     }), core_registry())
 
@@ -93,9 +119,14 @@ def publisher() -> RecordingPublisher:
     return RecordingPublisher()
 
 
+def make_processor(store: MemoryStore, publisher: RecordingPublisher, **options: Any) -> BatchProcessor:
+    workflows = Workflows(order_workflow(), fulfilment_workflow())
+    return BatchProcessor(store, workflows, publisher, TOPICS, clock=lambda: NOW, **options)
+
+
 @pytest.fixture
 def processor(store: MemoryStore, publisher: RecordingPublisher) -> BatchProcessor:
-    return BatchProcessor(store, OneWorkflow(order_workflow()), publisher, TOPICS, clock=lambda: NOW)
+    return make_processor(store, publisher)
 
 
 async def status_of(store: MemoryStore, key: EntityKey = ORDER) -> tuple[str, int] | None:
@@ -107,15 +138,20 @@ async def test_events_of_one_entity_in_one_batch_apply_in_order(
     processor: BatchProcessor, store: MemoryStore
 ) -> None:
     report = await processor.process([message(0, order_event("a")), message(1, order_event("b", "Pick"))])
-    assert report.outcomes == {"SUCCESS": 2}
-    assert await status_of(store) == ("PICKING", 2)
+    assert report.outcomes == {"SUCCESS": 3, "NO_MATCH": 1}
+    assert await status_of(store) == ("PICKING", 2), (
+        "the fulfilment's FulfilmentCreated runs after the batch's own Pick, as it would behind it on Kafka")
 
 
-async def test_duplicate_event_id_is_applied_once(processor: BatchProcessor, store: MemoryStore) -> None:
+async def test_duplicate_event_id_is_applied_once(
+    processor: BatchProcessor, store: MemoryStore, publisher: RecordingPublisher
+) -> None:
     first = await processor.process([message(0, order_event("a")), message(1, order_event("a"))])
     again = await processor.process([message(2, order_event("a"))])
     assert (first.duplicates, again.duplicates) == (1, 1)
     assert await status_of(store) == ("BOOKED", 1)
+    # sent once; a root with a duplicate in the batch may hold what a crash left, so its events take Kafka
+    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["CreateFulfilment"]
 
 
 @pytest.mark.parametrize(("value", "reason", "fragment"), [
@@ -129,14 +165,14 @@ async def test_bad_input_goes_to_the_dlq_with_reason_and_source_and_the_batch_go
     value: bytes | dict[str, Any], reason: str, fragment: str,
 ) -> None:
     report = await processor.process([message(7, value), message(8, order_event("good"))])
-    assert report.dead_lettered == 1 and report.outcomes == {"SUCCESS": 1}
+    assert report.dead_lettered == 1 and report.outcomes == {"SUCCESS": 3}
     [dead] = publisher.on("t.dlq")
     headers = dict(dead.headers)
     assert headers["orch.error.reason"] == reason.encode()
     assert fragment in headers["orch.error.message"].decode()
     assert headers["orch.source.offset"] == b"7" and headers["orch.source.topic"] == b"t.events"
     assert dead.value == message(7, value).value, "the DLQ keeps the original bytes"
-    assert await status_of(store) == ("BOOKED", 1)
+    assert await status_of(store) == ("FULFILLING", 2)
 
 
 async def test_unmatched_event_is_audited_as_no_match_and_changes_nothing(
@@ -150,17 +186,91 @@ async def test_unmatched_event_is_audited_as_no_match_and_changes_nothing(
     assert [r.status for r in read_audit_message(published.value)] == [Outcome.NO_MATCH]
 
 
-async def test_events_for_other_entities_and_audit_are_published_then_leave_the_outbox(
+async def test_events_sent_within_the_root_run_in_the_same_batch_and_are_not_published(
     processor: BatchProcessor, store: MemoryStore, publisher: RecordingPublisher
 ) -> None:
-    await processor.process([message(0, order_event("a"))])
+    report = await processor.process([message(0, order_event("a"))])
+    assert report.ran_here == 2 and report.outcomes == {"SUCCESS": 3}
+    assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1), "CreateFulfilment ran in the batch"
+    assert await status_of(store) == ("FULFILLING", 2), "and the FulfilmentCreated it sent back, in a third round"
+    assert publisher.on("t.events") == [], "no trip through Kafka for events this worker ran itself"
+    audited = [read_audit_message(r.value) for r in publisher.on("t.audit")]
+    assert [records[-1].name for records in audited] == ["CREATE", "CreateFulfilment", "FulfilmentCreated"]
+    assert await store.outbox(ORDER_ROOT) == []
+
+
+async def test_events_for_another_root_and_audit_are_published_then_leave_the_outbox(
+    processor: BatchProcessor, store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    await processor.process([message(0, order_event("a")), message(1, order_event("b", "Link"))])
     [sent] = publisher.on("t.events")
     body = orjson.loads(sent.value)
-    assert (body["entityType"], body["entityRef"], body["rootEntityRef"]) == ("FULFILMENT", "O-1-F1", "O-1")
-    assert sent.key == b"1:ORDER:O-1"
-    [audited] = publisher.on("t.audit")  # one message per event: its records, in the order they happened
-    assert read_audit_message(audited.value) == await store.audit(ORDER, ORDER_ROOT)
+    assert (body["name"], body["entityRef"], body["rootEntityRef"]) == ("Linked", "O-9", "O-9")
+    assert sent.key == b"1:ORDER:O-9", "keyed by its own root: it belongs to that root's partition"
+    audited = [read_audit_message(r.value) for r in publisher.on("t.audit")]  # one message per event
+    stored = await store.audit(ORDER, ORDER_ROOT)
+    assert [r for records in audited for r in records if r.entity_type == "ORDER"] == stored
     assert await store.outbox(ORDER_ROOT) == []
+
+
+async def test_with_no_same_root_rounds_every_sent_event_goes_through_kafka(
+    store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    report = await make_processor(store, publisher, same_root_rounds=0).process([message(0, order_event("a"))])
+    assert report.ran_here == 0
+    [sent] = publisher.on("t.events")
+    body = orjson.loads(sent.value)
+    assert (body["name"], body["entityType"], body["rootEntityRef"]) == ("CreateFulfilment", "FULFILMENT", "O-1")
+    assert sent.key == b"1:ORDER:O-1"
+    assert await status_of(store, FULFILMENT) is None
+
+
+async def test_generations_beyond_the_bound_go_through_kafka(
+    store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    report = await make_processor(store, publisher, same_root_rounds=1).process([message(0, order_event("a"))])
+    assert report.ran_here == 1
+    assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1)
+    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["FulfilmentCreated"]
+    assert await status_of(store) == ("BOOKED", 1)
+
+
+async def deliver(processor: BatchProcessor, publisher: RecordingPublisher) -> None:
+    """What Kafka carries to the events topic, in order, batch after batch until nothing more is sent."""
+    offset = 100
+    while sent := publisher.on("t.events"):
+        publisher.records.clear()
+        await processor.process([message(offset + i, r.value) for i, r in enumerate(sent)])
+        offset += len(sent)
+
+
+async def test_an_event_does_not_overtake_one_sent_to_its_root_through_kafka(
+    store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    await make_processor(store, publisher, same_root_rounds=0).process([message(0, order_event("a"))])
+    processor = make_processor(store, publisher)  # e.g. a worker restarted with the default settings
+    report = await processor.process([message(1, order_event("n", "Nudge"))])
+    assert report.ran_here == 0, "CreateFulfilment is still on its way: Nudged must not run before it"
+    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["CreateFulfilment", "Nudged"]
+    await deliver(processor, publisher)
+    assert await status_of(store, FULFILMENT) == ("NUDGED", 2), "created, then nudged: in the order sent"
+    assert await status_of(store) == ("FULFILLING", 3), "CREATE, Nudge, then the FulfilmentCreated sent back"
+    [probe] = await store.commit([CommitRequest("probe", ORDER_ROOT, ORDER, 3, None, b"")])
+    assert probe.in_flight == 0, "all landed: the root's next events run in the batch again"
+
+
+async def test_an_event_sent_within_the_root_with_no_workflow_goes_to_the_dlq_with_its_sender(
+    store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    processor = BatchProcessor(store, Workflows(order_workflow()), publisher, TOPICS, clock=lambda: NOW)
+    report = await processor.process([message(5, order_event("a"))])
+    assert report.dead_lettered == 1 and publisher.on("t.events") == []
+    [dead] = publisher.on("t.dlq")
+    headers = dict(dead.headers)
+    assert headers["orch.error.reason"] == b"NO_WORKFLOW"
+    assert orjson.loads(dead.value)["name"] == "CreateFulfilment", "the DLQ holds the event as Kafka would carry it"
+    assert headers["orch.source.offset"] == b"5", "where the event that sent it came from"
+    assert await status_of(store) == ("BOOKED", 1)
 
 
 async def test_crash_between_redis_commit_and_kafka_send_loses_nothing(
@@ -173,9 +283,43 @@ async def test_crash_between_redis_commit_and_kafka_send_loses_nothing(
     assert publisher.records == [] and len(await store.outbox(ORDER_ROOT)) > 0
     report = await processor.process(batch)  # redelivery: the offset was never committed
     assert report.duplicates == 1
-    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["CreateFulfilment"]
+    resent = publisher.on("t.events")  # read back from the outbox, sent whole
+    assert [orjson.loads(r.value)["name"] for r in resent] == ["CreateFulfilment", "FulfilmentCreated"]
     assert await store.outbox(ORDER_ROOT) == []
-    assert await status_of(store) == ("BOOKED", 1)
+    consumed = await processor.process([message(1 + i, r.value) for i, r in enumerate(resent)])
+    assert consumed.duplicates == 2, "they ran before the crash: consumed again, they change nothing"
+    assert await status_of(store) == ("FULFILLING", 2)
+    assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1)
+
+
+class FailingSecondCommit(MemoryStore):
+    """Redis goes away after the batch's first round was committed, once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits = 0
+
+    async def commit(self, requests: Sequence[CommitRequest]) -> list[CommitResult]:
+        self.commits += 1
+        if self.commits == 2:
+            raise ConnectionError("redis unreachable")
+        return await super().commit(requests)
+
+
+async def test_crash_before_an_event_sent_within_the_root_ran_loses_nothing(publisher: RecordingPublisher) -> None:
+    store = FailingSecondCommit()
+    processor = make_processor(store, publisher)
+    batch = [message(0, order_event("a"))]
+    with pytest.raises(ConnectionError):
+        await processor.process(batch)
+    assert await status_of(store, FULFILMENT) is None and publisher.records == []
+    await processor.process(batch)  # redelivery: CREATE is a duplicate, its outbox is sent
+    [resent] = publisher.on("t.events")
+    assert orjson.loads(resent.value)["name"] == "CreateFulfilment"
+    report = await processor.process([message(1, resent.value)])
+    assert report.outcomes == {"SUCCESS": 2} and report.ran_here == 1
+    assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1)
+    assert await status_of(store) == ("FULFILLING", 2)
 
 
 class RacingStore(MemoryStore):
@@ -199,7 +343,7 @@ async def test_entity_changed_under_us_is_decided_again_on_fresh_state(publisher
     workflow = order_workflow()
     rival = decide(parse_event(orjson.dumps(order_event("rival", attributes={"by": "rival"}))), None, workflow, NOW)
     store = RacingStore(commit_request(rival))
-    processor = BatchProcessor(store, OneWorkflow(workflow), publisher, TOPICS, clock=lambda: NOW)
+    processor = BatchProcessor(store, Workflows(workflow), publisher, TOPICS, clock=lambda: NOW)
     batch = [message(0, order_event("a", attributes={"by": "us"})), message(1, order_event("b", "Pick"))]
     report = await processor.process(batch)
     assert report.conflict_rounds == 1
