@@ -104,11 +104,16 @@ def _to_own_root(outboxes: Mapping[RootKey, Sequence[OutboxEntry]],
         key = root.tag.encode()
         ids = [m.event_id or _event_id(m.value) for entry in entries for m in entry.messages
                if m.topic is Topic.EVENTS and m.key == key and m.event_id not in ran_here]
-        if ids:
-            out.append((root, ids))
+        if any(ids):
+            out.append((root, [i for i in ids if i]))
     return out
 
 
 def _event_id(value: bytes) -> str:
-    """The id of an event read back from an outbox (this worker's own entries carry it beside the bytes)."""
-    return str(orjson.loads(value)["id"])
+    """The id of an event read back from an outbox (this worker's own entries carry it beside the bytes); ''
+    for bytes that are no event (the consumer dead-letters them), which must not stop the relay."""
+    try:
+        event_id = orjson.loads(value).get("id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    return event_id if isinstance(event_id, str) else ""

@@ -286,8 +286,12 @@ async def test_crash_between_redis_commit_and_kafka_send_loses_nothing(
     resent = publisher.on("t.events")  # read back from the outbox, sent whole
     assert [orjson.loads(r.value)["name"] for r in resent] == ["CreateFulfilment", "FulfilmentCreated"]
     assert await store.outbox(ORDER_ROOT) == []
+    [probe] = await store.commit([CommitRequest("probe-1", ORDER_ROOT, ORDER, 2, None, b"")])
+    assert probe.in_flight == 2, "sent to their own root through Kafka: in flight until consumed"
     consumed = await processor.process([message(1 + i, r.value) for i, r in enumerate(resent)])
     assert consumed.duplicates == 2, "they ran before the crash: consumed again, they change nothing"
+    [probe] = await store.commit([CommitRequest("probe-2", ORDER_ROOT, ORDER, 2, None, b"")])
+    assert probe.in_flight == 0, "a duplicate lands too"
     assert await status_of(store) == ("FULFILLING", 2)
     assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1)
 
