@@ -61,7 +61,7 @@ async def process_all(processor: BatchProcessor, feed: FeedBack, messages: list[
                      for i, (key, value) in enumerate(messages[at:at + BATCH])]
             offset += len(batch)
             report = await processor.process(batch)
-            count += sum(report.outcomes.values()) + report.duplicates + report.dead_lettered
+            count += report.events_run
         messages, feed.sent = feed.sent, []
     return count, offset
 

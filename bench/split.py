@@ -56,12 +56,6 @@ async def _phase(run: ContestantRun, off: Offsets, workers: list[WorkerProc], na
     return end - start, [w.cpu_at(end) - w.cpu_at(start) for w in workers]
 
 
-def _ran(batch_done: dict[str, object]) -> int:
-    """The events a batch ran: those it took in, and those sent within their order that it ran too."""
-    outcomes, duplicates = batch_done.get("outcomes") or {}, batch_done.get("duplicates") or 0
-    return sum(int(str(n)) for n in cast(dict[str, object], outcomes).values()) + int(str(duplicates))
-
-
 async def _one(cfg: BenchConfig, servers: Servers, log_dir: Path, n_workers: int, refs: list[str]) -> dict[str, Any]:
     run = ContestantRun(SPECS["orchestrator"], servers, cfg, log_dir)
     await create_topics(servers.bootstrap, run.ns)
@@ -75,7 +69,7 @@ async def _one(cfg: BenchConfig, servers: Servers, log_dir: Path, n_workers: int
         async with offsets(servers.bootstrap, run.ns.group) as off:
             wall1, cpu1 = await _phase(run, off, workers, f"{n_workers}w phase 1", list(phase1(refs)))
             wall2, cpu2 = await _phase(run, off, workers, f"{n_workers}w phase 2", list(phase2(refs)))
-        received = [sum(_ran(r) for r in w.json_logs("batch_done")) for w in workers]
+        received = [sum(int(str(r.get("events_run", 0))) for r in w.json_logs("batch_done")) for w in workers]
         rss = [w.read_peak_rss() for w in workers]
         problems = await SPECS["orchestrator"].check(servers, run.ns, refs)
     finally:

@@ -10,9 +10,18 @@
 local state_key, applied_key, outbox_key, audit_key, flight_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local event_id, builds_on = ARGV[1], ARGV[2]
 
+-- This event lands: no longer in flight. Returns how many of the root's still are (almost always none:
+-- one SCARD of a missing key then).
+local function land()
+  local flying = redis.call('SCARD', flight_key)
+  if flying > 0 then
+    flying = flying - redis.call('SREM', flight_key, event_id)
+  end
+  return flying
+end
+
 if redis.call('HEXISTS', applied_key, event_id) == 1 then
-  redis.call('SREM', flight_key, event_id)
-  return {1, redis.call('LLEN', outbox_key), redis.call('SCARD', flight_key)}
+  return {1, redis.call('LLEN', outbox_key), land()}
 end
 
 local head = redis.call('GETRANGE', state_key, 0, 20)
@@ -44,5 +53,4 @@ end
 
 redis.call('HSET', applied_key, event_id, '1')
 redis.call('EXPIRE', applied_key, tonumber(ARGV[4]))
-redis.call('SREM', flight_key, event_id)
-return {0, pending, redis.call('SCARD', flight_key)}
+return {0, pending, land()}

@@ -43,6 +43,11 @@ class BatchReport:
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
+    @property
+    def events_run(self) -> int:
+        """Events that reached their atomic step (applied or duplicate): those taken in and those ran here."""
+        return sum(self.outcomes.values()) + self.duplicates
+
 
 @dataclass
 class _Planned:

@@ -83,30 +83,22 @@ class Relay:
                        ran_here: AbstractSet[str] = frozenset()) -> int:
         if not outboxes:
             return 0
-        names = self.topic_names
-        records = [
-            Record(names[m.topic], m.key, m.value)
-            for entries in outboxes.values() for entry in entries for m in entry.messages
-            if not m.event_id or m.event_id not in ran_here
-        ]
-        await self.store.mark_in_flight(_to_own_root(outboxes, ran_here))
+        names, events = self.topic_names, Topic.EVENTS
+        records: list[Record] = []
+        in_flight: list[tuple[RootKey, list[str]]] = []  # events to their own root (keyed by it): until applied
+        for root, entries in outboxes.items():
+            own_key, own = root.tag.encode(), []
+            for m in (m for entry in entries for m in entry.messages if m.event_id not in ran_here):
+                records.append(Record(names[m.topic], m.key, m.value))
+                if m.topic is events and m.key == own_key and (event_id := m.event_id or _event_id(m.value)):
+                    own.append(event_id)
+            if own:
+                in_flight.append((root, own))
+        await self.store.mark_in_flight(in_flight)
         if records:
             await self.publisher.publish(records)
         await self.store.ack_outbox([(root, [e.event_id for e in entries]) for root, entries in outboxes.items()])
         return len(records)
-
-
-def _to_own_root(outboxes: Mapping[RootKey, Sequence[OutboxEntry]],
-                 ran_here: AbstractSet[str]) -> list[tuple[RootKey, list[str]]]:
-    """The ids of the events about to be published to their own root (keyed by it): in flight until applied."""
-    out = []
-    for root, entries in outboxes.items():
-        key = root.tag.encode()
-        ids = [m.event_id or _event_id(m.value) for entry in entries for m in entry.messages
-               if m.topic is Topic.EVENTS and m.key == key and m.event_id not in ran_here]
-        if any(ids):
-            out.append((root, [i for i in ids if i]))
-    return out
 
 
 def _event_id(value: bytes) -> str:

@@ -74,7 +74,8 @@ class Runtime:
                 await asyncio.sleep(delay)
                 continue
             log.debug("batch_done", received=report.received, outcomes=report.outcomes,
-                      duplicates=report.duplicates, dead_lettered=report.dead_lettered, ran_here=report.ran_here)
+                      duplicates=report.duplicates, dead_lettered=report.dead_lettered, ran_here=report.ran_here,
+                      events_run=report.events_run)
             return
 
 

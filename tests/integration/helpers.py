@@ -406,7 +406,7 @@ class WorkerProcess:
     def events_processed(self) -> int:
         """How many events this worker ran (those it took in, and those sent within a root that it ran in the
         batch that sent them), from its `batch_done` log lines (DEBUG)."""
-        return sum(sum(r.get("outcomes", {}).values()) + int(r.get("duplicates", 0)) for r in self.logged("batch_done"))
+        return sum(int(r.get("events_run", 0)) for r in self.logged("batch_done"))
 
     def tail(self, n: int = 40) -> str:
         return "\n".join(self.lines()[-n:]) or "(no output)"
