@@ -118,6 +118,11 @@ class EntityStore(Protocol):
         next events the same way rather than running them ahead of it. One round trip."""
         ...
 
+    async def drop_in_flight(self, dropped: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        """These events will never be committed (they went to the DLQ): no longer in flight, so their root's
+        events run in the batch again. One round trip."""
+        ...
+
 
 class Record(NamedTuple):
     """A message for a Kafka topic, named in full (prefix included)."""

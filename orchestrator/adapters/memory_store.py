@@ -127,6 +127,10 @@ class MemoryStore:
         for root, event_ids in sent:
             self._in_flight.setdefault(root, set()).update(event_ids)
 
+    async def drop_in_flight(self, dropped: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        for root, event_ids in dropped:
+            self._in_flight.get(root, set()).difference_update(event_ids)
+
     async def locate(self, key: EntityKey) -> RootKey | None:
         """The root an entity is stored under."""
         for root, entity_type, entity_ref in self._states:

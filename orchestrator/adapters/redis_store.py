@@ -344,6 +344,15 @@ class RedisStore:
                 pipe.expire(key, self.dedup_ttl_s)
             await self.answer(pipe.execute(), "the in-flight mark (SADD)")
 
+    async def drop_in_flight(self, dropped: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
+        todo = [(root, event_ids) for root, event_ids in dropped if event_ids]
+        if not todo:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for root, event_ids in todo:
+                pipe.srem(self.keys.in_flight(root), *(ledger_id(e) for e in event_ids))
+            await self.answer(pipe.execute(), "the in-flight drop (SREM)")
+
     async def roots_with_outbox(self) -> list[RootKey]:
         found: dict[RootKey, None] = {}
         async for name in self._scan(self.keys.outbox_pattern()):

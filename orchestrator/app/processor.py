@@ -58,6 +58,7 @@ class _Planned:
 
 
 Pending = list[tuple[Incoming, Event]]
+Dead = list[tuple[Record, Event | None]]  # a dead letter, and the event when the message was one
 
 
 class BatchProcessor:
@@ -95,13 +96,13 @@ class BatchProcessor:
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
         report = BatchReport(received=len(batch))
-        dead: list[Record] = []
+        dead: Dead = []
         pending: Pending = []
         for message in batch:
             try:
                 pending.append((message, parse_event(message.value)))
             except BadInput as exc:
-                dead.append(self._dead_letter(message, exc.reason, str(exc)))
+                dead.append((self._dead_letter(message, exc.reason, str(exc)), None))
         ran_here: set[str] = set()
         via_kafka: set[RootKey] = set()
         generation = 0
@@ -119,11 +120,21 @@ class BatchProcessor:
         report.ran_here = len(ran_here)
         await self.relay.flush(ran_here)
         if dead:
-            await self.publisher.publish(dead)
+            await self._bury(dead)
             report.dead_lettered = len(dead)
         return report
 
-    async def _round(self, pending: Pending, report: BatchReport, dead: list[Record],
+    async def _bury(self, dead: Dead) -> None:
+        """Publish the dead letters; then the events among them that were sent to their own root through Kafka
+        are no longer in flight (otherwise the root's events would go through Kafka until the mark expires)."""
+        await self.publisher.publish([record for record, _ in dead])
+        never_land: dict[RootKey, list[str]] = {}
+        for _, event in dead:
+            if event is not None:
+                never_land.setdefault(event.root_key, []).append(event.id)
+        await self.store.drop_in_flight(list(never_land.items()))
+
+    async def _round(self, pending: Pending, report: BatchReport, dead: Dead,
                      via_kafka: set[RootKey]) -> tuple[Pending, Pending]:
         """Decide and commit. Returns the events whose entity moved under us, to be decided again, and the
         events the applied ones sent to entities of their own root, to run next."""
@@ -156,7 +167,7 @@ class BatchProcessor:
             return []
         return _same_root(p.message, p.request, p.decision)
 
-    async def _plan(self, pending: list[tuple[Incoming, Event]], dead: list[Record]) -> list[_Planned]:
+    async def _plan(self, pending: list[tuple[Incoming, Event]], dead: Dead) -> list[_Planned]:
         keys = list(dict.fromkeys((e.entity_key, e.root_key) for _, e in pending))
         states = await self.store.load([k for k, _ in keys], [r for _, r in keys])
         working: dict[EntityKey, Entity | None] = {k: s for (k, _), s in zip(keys, states, strict=True)}
@@ -198,12 +209,12 @@ class BatchProcessor:
         return workflow is not None and workflow.joins_on(event.name)
 
     def _decide(
-        self, message: Incoming, event: Event, entity: Entity | None, now: datetime, *, dead: list[Record],
+        self, message: Incoming, event: Event, entity: Entity | None, now: datetime, *, dead: Dead,
         children: dict[EntityKey, dict[str, str]],
     ) -> Decision | None:
         workflow = self._workflow_for(event, entity)
         if workflow is None:
-            dead.append(self._dead_letter(message, "NO_WORKFLOW", self._no_workflow(event, entity)))
+            dead.append((self._dead_letter(message, "NO_WORKFLOW", self._no_workflow(event, entity)), event))
             return None
         return decide(event, entity, workflow, now, children=children.get(event.entity_key, {}),
                       max_inline_depth=self.max_inline_depth)

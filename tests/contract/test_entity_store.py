@@ -256,6 +256,17 @@ class EntityStoreContract:
         [again] = await store.commit([request("s1", 5)])
         assert (again.status, again.in_flight) == (DUPLICATE, 1), "the copy lands as a duplicate"
 
+    async def test_events_dropped_from_flight_no_longer_count(self, store: EntityStore) -> None:
+        """An event sent through Kafka that went to the DLQ will never commit: it must not hold its root back."""
+        await store.mark_in_flight([(ROOT, ["s1", "s2"]), (OTHER_ROOT, ["x9"])])
+        unknown_root = RootKey("1", "ORDER", "O-3")
+        await store.drop_in_flight([(ROOT, ["s1", "never-sent"]), (OTHER_ROOT, []), (unknown_root, ["z"])])
+        first, other = await store.commit([request("e1", 0), request("x1", 0, key=OTHER_ORDER, root=OTHER_ROOT)])
+        assert (first.in_flight, other.in_flight) == (1, 1), "only s1 left ROOT's flight; OTHER_ROOT's x9 stays"
+        await store.drop_in_flight([(ROOT, ["s2"])])
+        [second] = await store.commit([request("e2", 1)])
+        assert second.in_flight == 0
+
     async def test_outboxes_of_more_roots_than_the_connection_pool_holds_are_read_in_one_call(
         self, store: EntityStore
     ) -> None:

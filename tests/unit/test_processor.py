@@ -273,6 +273,23 @@ async def test_an_event_sent_within_the_root_with_no_workflow_goes_to_the_dlq_wi
     assert await status_of(store) == ("BOOKED", 1)
 
 
+async def test_an_event_sent_to_its_root_through_kafka_that_goes_to_the_dlq_does_not_hold_the_root_back(
+    store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    workflows = Workflows(order_workflow())  # no FULFILMENT workflow: CreateFulfilment is dead on arrival
+    sender = BatchProcessor(store, workflows, publisher, TOPICS, clock=lambda: NOW, same_root_rounds=0)
+    await sender.process([message(0, order_event("a"))])
+    [create_fulfilment] = publisher.on("t.events")
+    processor = BatchProcessor(store, workflows, publisher, TOPICS, clock=lambda: NOW)
+    report = await processor.process([message(1, create_fulfilment.value)])
+    assert report.dead_lettered == 1
+    [probe] = await store.commit([CommitRequest("probe", ORDER_ROOT, ORDER, 1, None, b"")])
+    assert probe.in_flight == 0, "dead-lettered: it will never land, so it is no longer in flight"
+    publisher.records.clear()
+    nudge = await processor.process([message(2, order_event("n", "Nudge"))])
+    assert nudge.ran_here == 1 and publisher.on("t.events") == [], "the root's sent events run in the batch again"
+
+
 async def test_crash_between_redis_commit_and_kafka_send_loses_nothing(
     processor: BatchProcessor, store: MemoryStore, publisher: RecordingPublisher
 ) -> None:
