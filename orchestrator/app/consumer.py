@@ -50,6 +50,7 @@ def consumer_options(settings: Settings) -> dict[str, Any]:
         "max_poll_records": settings.batch_size,
         "fetch_max_wait_ms": settings.fetch_wait_ms,
         "max_partition_fetch_bytes": settings.fetch_partition_bytes,
+        "fetch_max_bytes": settings.fetch_max_bytes,
         "session_timeout_ms": int(settings.session_timeout_s * 1000),
         "rebalance_timeout_ms": int(settings.session_timeout_s * 1000),
         "heartbeat_interval_ms": int(max(0.5, settings.session_timeout_s / 5) * 1000),
