@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from importlib.resources import files
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -334,24 +335,24 @@ class RedisStore:
                            "the outbox trim (EVAL)")
 
     async def mark_in_flight(self, sent: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
-        todo = [(root, event_ids) for root, event_ids in sent if event_ids]
-        if not todo:
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for root, event_ids in todo:
-                key = self.keys.in_flight(root)
-                pipe.sadd(key, *(ledger_id(e) for e in event_ids))
-                pipe.expire(key, self.dedup_ttl_s)
-            await self.answer(pipe.execute(), "the in-flight mark (SADD)")
+        def mark(pipe: Pipeline, key: str, ids: list[bytes]) -> None:
+            pipe.sadd(key, *ids)
+            pipe.expire(key, self.dedup_ttl_s)
+        await self._on_in_flight(sent, mark, "the in-flight mark (SADD)")
 
     async def drop_in_flight(self, dropped: Sequence[tuple[RootKey, Sequence[str]]]) -> None:
-        todo = [(root, event_ids) for root, event_ids in dropped if event_ids]
+        await self._on_in_flight(dropped, lambda pipe, key, ids: pipe.srem(key, *ids), "the in-flight drop (SREM)")
+
+    async def _on_in_flight(self, events: Sequence[tuple[RootKey, Sequence[str]]],
+                            command: Callable[[Pipeline, str, list[bytes]], object], what: str) -> None:
+        """``command`` on each root's in-flight set with its events' ledger ids, in one pipeline."""
+        todo = [(root, event_ids) for root, event_ids in events if event_ids]
         if not todo:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
             for root, event_ids in todo:
-                pipe.srem(self.keys.in_flight(root), *(ledger_id(e) for e in event_ids))
-            await self.answer(pipe.execute(), "the in-flight drop (SREM)")
+                command(pipe, self.keys.in_flight(root), [ledger_id(e) for e in event_ids])
+            await self.answer(pipe.execute(), what)
 
     async def roots_with_outbox(self) -> list[RootKey]:
         found: dict[RootKey, None] = {}

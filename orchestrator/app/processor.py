@@ -167,7 +167,7 @@ class BatchProcessor:
             return []
         return _same_root(p.message, p.request, p.decision)
 
-    async def _plan(self, pending: list[tuple[Incoming, Event]], dead: Dead) -> list[_Planned]:
+    async def _plan(self, pending: Pending, dead: Dead) -> list[_Planned]:
         keys = list(dict.fromkeys((e.entity_key, e.root_key) for _, e in pending))
         states = await self.store.load([k for k, _ in keys], [r for _, r in keys])
         working: dict[EntityKey, Entity | None] = {k: s for (k, _), s in zip(keys, states, strict=True)}
@@ -192,7 +192,7 @@ class BatchProcessor:
         return planned
 
     async def _children(
-        self, pending: list[tuple[Incoming, Event]], working: dict[EntityKey, Entity | None]
+        self, pending: Pending, working: dict[EntityKey, Entity | None]
     ) -> dict[EntityKey, dict[str, str]]:
         """Children's statuses of the entities whose event can reach a join (IfAllChildren); one round trip,
         only when the batch has such events."""
