@@ -33,9 +33,9 @@ class Settings(BaseSettings):
         default=1 << 20, ge=1024,
         description="Most bytes one fetch returns per partition: with a deep backlog, the worker's memory peak")
     fetch_max_bytes: int = Field(
-        default=4 << 20, ge=1024,
-        description="Most bytes one fetch returns in all (a batch larger than this still comes whole): with a deep "
-        "backlog on many partitions, what the worker holds fetched and not yet processed")
+        default=1 << 20, ge=1024,
+        description="Most bytes one fetch returns in all (a batch larger than this still comes whole). The consumer "
+        "holds up to one fetch per partition until it is processed: with a deep backlog, the worker's memory")
     key_prefix: str = Field(default="orch", description="Prefix of every Redis key")
     redis_timeout_s: float = Field(
         default=5.0, gt=0, description="Longest wait for Redis to answer one call (a batch's pipeline included)")
