@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     )
     fetch_partition_bytes: int = Field(
         default=1 << 20, ge=1024,
-        description="Most bytes one fetch returns per partition: with a deep backlog, the worker's memory peak")
+        description="Most bytes one fetch returns per partition (Kafka honours it; the embedded Tansu does not, and "
+        "fetch_max_bytes bounds the worker's memory there)")
     fetch_max_bytes: int = Field(
         default=1 << 20, ge=1024,
         description="Most bytes one fetch returns in all (a batch larger than this still comes whole). The consumer "
