@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -88,3 +88,15 @@ class Settings(BaseSettings):
     @property
     def topics(self) -> tuple[str, str, str, str]:
         return (self.events_topic, self.audit_topic, self.dlq_topic, self.webhooks_topic)
+
+
+def explain_invalid(exc: ValidationError) -> str:
+    """A refused configuration, per environment variable: which one, the value given, what it must be (a
+    secret's value is not repeated)."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        given = "" if "secret" in field else f"={error.get('input')!r}"
+        problems.append(f"ORCH_{field.upper()}{given}: {error['msg'].lower()}")
+    return ("invalid configuration: " + "; ".join(problems)
+            + ". Fix or unset the variable (the README's Configuration table lists each one and its default)")

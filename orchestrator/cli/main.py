@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 
 from orchestrator.cli import dlq_cmd, event_cmds, inspect_cmds, rules_cmd, stack_cmds
 
@@ -39,4 +40,12 @@ app.command()(rules_cmd.rules)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != "Settings":  # only a bad ORCH_* value; other validation errors are reported where raised
+            raise
+        from orchestrator.app.settings import explain_invalid
+
+        typer.echo(f"error: {explain_invalid(exc)}", err=True)
+        raise SystemExit(2) from None
