@@ -1,7 +1,7 @@
 """Split mode: the same preloaded load on N workers against 1, in one consumer group over the same partitions.
 
 Workers start first and the load goes on once the group has shared out every partition, so both runs measure
-the processing, not a rebalance. Each worker's share comes from its own log (``batch_done`` lines at DEBUG)."""
+the processing, not a rebalance. Each worker's share comes from its own log (``batch_applied`` lines at DEBUG)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ async def _one(cfg: BenchConfig, servers: Servers, log_dir: Path, n_workers: int
         async with offsets(servers.bootstrap, run.ns.group) as off:
             wall1, cpu1 = await _phase(run, off, workers, f"{n_workers}w phase 1", list(phase1(refs)))
             wall2, cpu2 = await _phase(run, off, workers, f"{n_workers}w phase 2", list(phase2(refs)))
-        received = [sum(int(str(r.get("events_run", 0))) for r in w.json_logs("batch_done")) for w in workers]
+        received = [sum(int(str(r.get("events_run", 0))) for r in w.json_logs("batch_applied")) for w in workers]
         rss = [w.read_peak_rss() for w in workers]
         problems = await SPECS["orchestrator"].check(servers, run.ns, refs)
     finally:

@@ -5,11 +5,17 @@ is read here with aiokafka's batched ``getmany``. Faust's streams turn every mes
 through a queue from a consumer thread, and keep per-message offset books: that was about a fifth of the
 worker's CPU per event, for batches the processor handles whole anyway.
 
+A batch is applied (its atomic Redis steps) and then settled (its outbox relay, then its offsets committed)
+in a task of its own: the next batch is applied meanwhile, while the broker takes the first one's messages.
+Settles run one after the other, in batch order, and a batch is applied only once the settle before the
+previous one is done (at most one batch is relayed while another is applied).
+
 Guarantees:
-- a batch's offsets are committed only after :meth:`Runtime.process` returned, which is only after its
-  atomic Redis step and its outbox relay (a crash anywhere before means redelivery, and dedup);
-- a rebalance waits for the batch in hand: partitions are given up only once it is processed and committed,
-  and records of a partition revoked meanwhile are left to its next owner;
+- a batch's offsets are committed only after :meth:`Runtime.apply` and :meth:`Runtime.settle` returned, so
+  after its atomic Redis step and its outbox relay (a crash anywhere before means redelivery, and dedup), and
+  after every earlier batch's;
+- a rebalance waits for the batch in hand and its settle: partitions are given up only once every batch is
+  committed, and records of a partition revoked meanwhile are left to its next owner;
 - one partition's records are processed in offset order, and an entity's events share a partition;
 - no offset is passed over unread: a fetch that jumps over some is read again from the first one missing
   (app/offset_guard.py).
@@ -32,6 +38,7 @@ from orchestrator.app.offset_guard import OffsetGuard
 from orchestrator.app.settings import Settings
 
 if TYPE_CHECKING:
+    from orchestrator.app.processor import Applied
     from orchestrator.app.worker import Runtime
 
 log = structlog.get_logger("orchestrator.consumer")
@@ -78,6 +85,7 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
         self._guard: OffsetGuard[TopicPartition] = OffsetGuard()
+        self._settling: asyncio.Task[None] | None = None  # the last applied batch's relay and offset commit
 
     async def start(self) -> None:
         """Create missing topics, start the runtime (producer, outbox sweep) and join the group."""
@@ -106,6 +114,7 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
             if fetched:
                 async with self._batch_in_hand:
                     await self._process(consumer, fetched)
+        await self._settled()
 
     async def stop(self) -> None:
         """Finish the batch in hand (or give up on it after a grace period: it is redelivered), then leave."""
@@ -114,6 +123,8 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         if task is not None and task is not asyncio.current_task():
             await asyncio.wait({task}, timeout=STOP_GRACE_S)
             task.cancel()  # a no-op when it finished
+        if self._settling is not None:
+            self._settling.cancel()  # a no-op when it finished; else its batch is redelivered
         if self._consumer is not None:
             with contextlib.suppress(KafkaError):
                 await self._consumer.stop()
@@ -137,17 +148,29 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
 
     async def _process_and_commit(self, consumer: AIOKafkaConsumer, batch: list[Incoming],
                                   offsets: dict[TopicPartition, int]) -> None:
-        await self.runtime.process(batch)
+        applied = await self.runtime.apply(batch)
+        await self._settled()  # the previous batch's, which ran while this one was applied
+        self._settling = asyncio.create_task(self._settle_and_commit(consumer, applied, offsets))
+
+    async def _settled(self) -> None:
+        """Wait for the last applied batch to be relayed and its offsets committed."""
+        if self._settling is not None:
+            await self._settling
+
+    async def _settle_and_commit(self, consumer: AIOKafkaConsumer, applied: Applied,
+                                 offsets: dict[TopicPartition, int]) -> None:
+        await self.runtime.settle(applied)
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:  # the group moved on (e.g. a batch outlived the poll interval): redelivered
-            log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", events=len(batch),
+            log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", events=applied.report.received,
                         hint="the events are redelivered to the partitions' owner and skipped there as duplicates; "
                              "a batch must finish within the group's poll interval (5 min): if this repeats while "
                              "Redis and Kafka are up, lower ORCH_BATCH_SIZE")
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._batch_in_hand:  # the batch in hand is processed and committed before we let go
+            await self._settled()
             self._guard.forget(revoked)
             if revoked:
                 log.info("partitions_revoked", partitions=_names(revoked))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import structlog
 
 from orchestrator.app.codec import BadInput, Incoming, commit_request, dead_letter, parse_event
-from orchestrator.app.relay import Relay
+from orchestrator.app.relay import Relay, Tracked
 from orchestrator.engine import CompiledWorkflow, Decision, decide
 from orchestrator.model import Entity, EntityKey, Event, Outcome, RootKey
 from orchestrator.ports import (
@@ -61,9 +61,24 @@ Pending = list[tuple[Incoming, Event]]
 Dead = list[tuple[Record, Event | None]]  # a dead letter, and the event when the message was one
 
 
+@dataclass(frozen=True)
+class Applied:
+    """A batch whose atomic steps are committed in Redis, and what remains before its offsets may be: relay
+    its outboxes, publish its dead letters (:meth:`BatchProcessor.settle`)."""
+
+    report: BatchReport
+    outboxes: Tracked
+    ran_here: frozenset[str]
+    dead: Dead
+
+
 class BatchProcessor:
     """Per batch: one read round trip, one pipelined commit, one produce flush. Order per entity is kept
     because a batch is processed in consumption order and an entity's events share a partition.
+
+    :meth:`apply` commits a batch; :meth:`settle` then relays it, and may run while the next batch is applied
+    (settles one after the other, in batch order). The next batch's commits see what the earlier one left in
+    an outbox, so its events to such a root go through Kafka, behind the earlier batch's.
 
     An event a rule sends to another entity of the same root (the order's fulfilment, the fulfilment's order)
     runs in the same batch, in a round after the one that sent it, up to ``same_root_rounds`` generations
@@ -95,6 +110,13 @@ class BatchProcessor:
         self.clock = clock
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
+        """Apply the batch and settle it."""
+        applied = await self.apply(batch)
+        await self.settle(applied)
+        return applied.report
+
+    async def apply(self, batch: Sequence[Incoming]) -> Applied:
+        """Decide and commit every event of the batch (and those it runs itself); nothing is published yet."""
         report = BatchReport(received=len(batch))
         dead: Dead = []
         pending: Pending = []
@@ -118,11 +140,15 @@ class BatchProcessor:
             ran_here.update(e.id for _, e in sent)
             pending = retry + sent
         report.ran_here = len(ran_here)
-        await self.relay.flush(ran_here)
-        if dead:
-            await self._bury(dead)
-            report.dead_lettered = len(dead)
-        return report
+        report.dead_lettered = len(dead)
+        return Applied(report, self.relay.detach(ran_here), frozenset(ran_here), dead)
+
+    async def settle(self, applied: Applied) -> None:
+        """Relay the applied batch's outboxes, then publish its dead letters; safe to run again after a
+        failure (what was sent already is sent again, and taken as a duplicate)."""
+        await self.relay.flush(applied.ran_here, applied.outboxes)
+        if applied.dead:
+            await self._bury(applied.dead)
 
     async def _bury(self, dead: Dead) -> None:
         """Publish the dead letters; then the events among them that were sent to their own root through Kafka
@@ -262,4 +288,4 @@ def _same_root(source: Incoming, request: CommitRequest, decision: Decision) -> 
             for event, m in sent if event.root_key == request.root]
 
 
-__all__ = ["BatchProcessor", "BatchReport", "RootKey"]
+__all__ = ["Applied", "BatchProcessor", "BatchReport", "RootKey"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import faust
 import mode
@@ -21,7 +22,7 @@ from orchestrator.app.api import install_api
 from orchestrator.app.codec import Incoming
 from orchestrator.app.consumer import EventConsumer
 from orchestrator.app.faust_tuning import set_fetch_max_wait
-from orchestrator.app.processor import BatchProcessor
+from orchestrator.app.processor import Applied, BatchProcessor
 from orchestrator.app.settings import Settings
 from orchestrator.app.webhooks import install_webhook_agent
 from orchestrator.ports import Workflows
@@ -29,6 +30,7 @@ from orchestrator.workflow.loader import load_workflows
 from orchestrator.workflow.plugins import discover_rules
 
 log = structlog.get_logger("orchestrator.worker")
+T = TypeVar("T")
 RETRY_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 # Faust's consumer only carries webhook jobs, which may wait this long for a quiet broker to answer a fetch
 # (polling it every 10 ms, as the events consumer does, costs CPU for nothing)
@@ -61,22 +63,35 @@ class Runtime:
         await self.store.close()
 
     async def process(self, batch: list[Incoming]) -> None:
-        """Process until done: a store or broker outage is waited out, never turned into lost events."""
+        """Apply the batch, then settle it."""
+        await self.settle(await self.apply(batch))
+
+    async def apply(self, batch: list[Incoming]) -> Applied:
+        """Commit the batch in Redis, until done: a store outage is waited out, never turned into lost events."""
+        applied = await self._until_done(lambda: self.processor.apply(batch), "batch_failed_retrying", len(batch))
+        report = applied.report
+        log.debug("batch_applied", received=report.received, outcomes=report.outcomes,
+                  duplicates=report.duplicates, dead_lettered=report.dead_lettered, ran_here=report.ran_here,
+                  events_run=report.events_run)
+        return applied
+
+    async def settle(self, applied: Applied) -> None:
+        """Relay an applied batch (outboxes, dead letters), until done, as :meth:`apply` is."""
+        await self._until_done(lambda: self.processor.settle(applied), "relay_failed_retrying",
+                               applied.report.received)
+
+    @staticmethod
+    async def _until_done(step: Callable[[], Awaitable[T]], failure: str, events: int) -> T:
         attempt = 0
         while True:
             try:
-                report = await self.processor.process(batch)
+                return await step()
             except Exception as exc:
                 delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
-                log.error("batch_failed_retrying", error=f"{type(exc).__name__}: {exc}", events=len(batch),
-                          retry_in_s=delay, attempt=attempt + 1)
+                log.error(failure, error=f"{type(exc).__name__}: {exc}", events=events, retry_in_s=delay,
+                          attempt=attempt + 1)
                 attempt += 1
                 await asyncio.sleep(delay)
-                continue
-            log.debug("batch_done", received=report.received, outcomes=report.outcomes,
-                      duplicates=report.duplicates, dead_lettered=report.dead_lettered, ran_here=report.ran_here,
-                      events_run=report.events_run)
-            return
 
 
 def create_app(settings: Settings, workflows: Workflows | None = None) -> faust.App:

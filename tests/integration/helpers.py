@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,7 @@ RULESETS = REPO / "rulesets"
 RETAILER = "1"
 PARTITIONS = 8
 STUCK_AFTER_ATTEMPTS = 8  # a batch failed this many times in a row (about 20 s): not a passing outage
+RETRYING = re.compile(r"\"(batch|relay)_failed_retrying\"")
 FULFILMENT_STEPS = ("Picking", "Packed", "CourierBooked", "Shipped", "Delivered")  # what a warehouse reports
 # What an order of ORDER::HD receives (each applied in one write; the events the workflow runs inline, such as
 # CompleteOrder after FulfilmentDelivered, are part of the same execution), and the statuses it goes through.
@@ -164,7 +166,7 @@ class Stack:
             "ORCH_HTTP_HOST": "127.0.0.1",
             "ORCH_RULESETS": str(RULESETS),
             "ORCH_PARTITIONS": str(PARTITIONS),
-            "ORCH_LOG_LEVEL": "DEBUG",  # batch_done lines tell which worker processed what
+            "ORCH_LOG_LEVEL": "DEBUG",  # batch_applied lines tell which worker processed what
             "ORCH_DATA_DIR": str(self.log_dir / "data"),
             "PYTHONUNBUFFERED": "1",
         })
@@ -390,8 +392,8 @@ class WorkerProcess:
         return {int(p[len(prefix) : -1]) for p in assigned[-1]["partitions"] if p.startswith(prefix)}
 
     def failing_batches(self) -> int:
-        """The latest attempt number of a batch that failed and is being retried (0: none)."""
-        failed = [line for line in self.lines() if '"batch_failed_retrying"' in line]
+        """The latest attempt number of a batch (its commit, or its relay) failing and retried (0: none)."""
+        failed = [line for line in self.lines() if RETRYING.search(line)]
         if not failed:
             return 0
         start = failed[-1].find("{")
@@ -400,13 +402,13 @@ class WorkerProcess:
         return 0
 
     def events_received(self) -> int:
-        """How many events this worker took in from Kafka, from its `batch_done` log lines (DEBUG)."""
-        return sum(int(r.get("received", 0)) for r in self.logged("batch_done"))
+        """How many events this worker took in from Kafka, from its `batch_applied` log lines (DEBUG)."""
+        return sum(int(r.get("received", 0)) for r in self.logged("batch_applied"))
 
     def events_processed(self) -> int:
         """How many events this worker ran (those it took in, and those sent within a root that it ran in the
-        batch that sent them), from its `batch_done` log lines (DEBUG)."""
-        return sum(int(r.get("events_run", 0)) for r in self.logged("batch_done"))
+        batch that sent them), from its `batch_applied` log lines (DEBUG)."""
+        return sum(int(r.get("events_run", 0)) for r in self.logged("batch_applied"))
 
     def tail(self, n: int = 40) -> str:
         return "\n".join(self.lines()[-n:]) or "(no output)"

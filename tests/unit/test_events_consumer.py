@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
 from typing import Any, NamedTuple, cast
 
 from aiokafka import TopicPartition
@@ -109,11 +111,23 @@ def test_a_partition_assigned_again_is_read_from_wherever_the_group_left_it() ->
 
 
 class FakeRuntime:
+    """Applies and settles batches, recording what happened in which order; a settle can be held."""
+
     def __init__(self) -> None:
         self.batches: list[list[tuple[int, int]]] = []
+        self.steps: list[str] = []
+        self.hold_settle = asyncio.Event()
+        self.hold_settle.set()
 
-    async def process(self, batch: list[Incoming]) -> None:
+    async def apply(self, batch: list[Incoming]) -> Any:
         self.batches.append([(m.partition, m.offset) for m in batch])
+        self.steps.append(f"apply {len(self.batches)}")
+        return SimpleNamespace(number=len(self.batches), report=SimpleNamespace(received=len(batch)))
+
+    async def settle(self, applied: Any) -> None:
+        self.steps.append(f"settle {applied.number} starts")
+        await self.hold_settle.wait()
+        self.steps.append(f"settle {applied.number} done")
 
 
 class FakeKafkaConsumer:
@@ -123,12 +137,15 @@ class FakeKafkaConsumer:
         self.owned = owned
         self.commits: list[dict[TopicPartition, int]] = []
         self.seeks: list[tuple[TopicPartition, int]] = []
+        self.steps: list[str] | None = None  # shared with the FakeRuntime's, to see the order of both
 
     def assignment(self) -> set[TopicPartition]:
         return self.owned
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.commits.append(offsets)
+        if self.steps is not None:
+            self.steps.append(f"commit {offsets}")
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks.append((tp, offset))
@@ -139,6 +156,41 @@ async def test_the_worker_processes_and_commits_up_to_a_hole_then_reads_the_part
     events = EventConsumer(Settings(), cast(Any, runtime))
     await events._process(cast(Any, kafka), {P0: records(P0, 0, 1), P1: records(P1, 0)})
     await events._process(cast(Any, kafka), {P0: records(P0, 2, 5), P1: records(P1, 3)})
+    await events._settled()
     assert runtime.batches == [[(0, 0), (0, 1), (1, 0)], [(0, 2)]]
     assert kafka.commits == [{P0: 2, P1: 1}, {P0: 3}]
     assert kafka.seeks == [(P0, 3), (P1, 1)]
+
+
+def consumer_with_steps() -> tuple[EventConsumer, FakeRuntime, FakeKafkaConsumer]:
+    runtime, kafka = FakeRuntime(), FakeKafkaConsumer({P0})
+    kafka.steps = runtime.steps
+    return EventConsumer(Settings(), cast(Any, runtime)), runtime, kafka
+
+
+async def test_the_next_batch_is_applied_while_the_previous_one_is_relayed_and_offsets_commit_in_order() -> None:
+    events, runtime, kafka = consumer_with_steps()
+    runtime.hold_settle.clear()  # the broker is slow to take batch 1's messages
+    await events._process(cast(Any, kafka), {P0: records(P0, 0, 1)})
+    await asyncio.sleep(0)
+    second = asyncio.create_task(events._process(cast(Any, kafka), {P0: records(P0, 2)}))
+    await asyncio.sleep(0.01)
+    assert runtime.steps == ["apply 1", "settle 1 starts", "apply 2"], "batch 2 waits for batch 1's relay"
+    assert kafka.commits == [] and not second.done()
+    runtime.hold_settle.set()
+    await second
+    await events._settled()
+    assert runtime.steps == ["apply 1", "settle 1 starts", "apply 2", "settle 1 done", f"commit {({P0: 2})}",
+                             "settle 2 starts", "settle 2 done", f"commit {({P0: 3})}"]
+
+
+async def test_partitions_are_given_up_only_once_the_last_batch_is_relayed_and_committed() -> None:
+    events, runtime, kafka = consumer_with_steps()
+    runtime.hold_settle.clear()
+    await events._process(cast(Any, kafka), {P0: records(P0, 0, 1)})
+    revoke = asyncio.create_task(events.on_partitions_revoked({P0}))
+    await asyncio.sleep(0.01)
+    assert not revoke.done() and kafka.commits == []
+    runtime.hold_settle.set()
+    await revoke
+    assert kafka.commits == [{P0: 2}]

@@ -372,3 +372,59 @@ async def test_entity_changed_under_us_is_decided_again_on_fresh_state(publisher
     [entity] = await store.load([ORDER], [ORDER_ROOT])
     assert entity is not None and (entity.status, entity.version) == ("PICKING", 2)
     assert entity.attributes == {"by": "rival"}, "Pick must build on the rival's state, never on our lost one"
+
+
+async def booked_order_with_nothing_in_flight(store: MemoryStore, publisher: RecordingPublisher) -> None:
+    """ORDER O-1 BOOKED; the CreateFulfilment it sent went to the DLQ (no FULFILMENT workflow), so nothing of
+    the root is in flight or in its outbox."""
+    without_fulfilments = Workflows(order_workflow())
+    sender = BatchProcessor(store, without_fulfilments, publisher, TOPICS, clock=lambda: NOW, same_root_rounds=0)
+    await sender.process([message(0, order_event("a"))])
+    [create_fulfilment] = publisher.on("t.events")
+    await sender.process([message(1, create_fulfilment.value)])
+    assert await status_of(store) == ("BOOKED", 1) and await store.outbox(ORDER_ROOT) == []
+    publisher.records.clear()
+
+
+async def test_a_batch_runs_its_roots_events_itself_while_the_previous_batch_is_still_being_relayed(
+    store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    await booked_order_with_nothing_in_flight(store, publisher)
+    processor = make_processor(store, publisher)
+    linked = await processor.apply([message(2, order_event("l", "Link"))])  # sends Linked to another root
+    nudged = await processor.apply([message(3, order_event("n", "Nudge"))])  # while Linked is not relayed yet
+    assert nudged.report.ran_here == 1, "the earlier batch's outbox entry sends nothing to this root through Kafka"
+    assert publisher.records == [], "nothing is published before a batch is settled"
+    await processor.settle(linked)
+    await processor.settle(nudged)
+    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["Linked"]
+    assert await store.outbox(ORDER_ROOT) == []
+
+
+async def test_a_batch_does_not_run_events_that_would_overtake_one_the_previous_batch_sends_through_kafka(
+    store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    processor = make_processor(store, publisher, same_root_rounds=1)
+    created = await processor.apply([message(0, order_event("a"))])  # FulfilmentCreated: beyond the bound
+    nudged = await processor.apply([message(1, order_event("n", "Nudge"))])
+    assert nudged.report.ran_here == 0, "Nudged must queue behind FulfilmentCreated, which is not even sent yet"
+    await processor.settle(created)
+    await processor.settle(nudged)
+    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["FulfilmentCreated", "Nudged"]
+    assert await store.outbox(ORDER_ROOT) == []
+
+
+async def test_after_a_failed_relay_the_next_batch_sends_what_the_outbox_still_holds(
+    store: MemoryStore, publisher: RecordingPublisher
+) -> None:
+    await booked_order_with_nothing_in_flight(store, publisher)
+    processor = make_processor(store, publisher)
+    linked = await processor.apply([message(2, order_event("l", "Link"))])
+    publisher.fail_next = True
+    with pytest.raises(ConnectionError):
+        await processor.settle(linked)
+    nudged = await processor.apply([message(3, order_event("n", "Nudge"))])
+    assert nudged.report.ran_here == 0, "Linked may never be trimmed now: the root's outbox is not ours alone"
+    await processor.settle(nudged)
+    assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["Linked", "Nudged"]
+    assert await store.outbox(ORDER_ROOT) == []
