@@ -62,10 +62,6 @@ class Runtime:
         await self.publisher.stop()
         await self.store.close()
 
-    async def process(self, batch: list[Incoming]) -> None:
-        """Apply the batch, then settle it."""
-        await self.settle(await self.apply(batch))
-
     async def apply(self, batch: list[Incoming]) -> Applied:
         """Commit the batch in Redis, until done: a store outage is waited out, never turned into lost events."""
         applied = await self._until_done(lambda: self.processor.apply(batch), "batch_failed_retrying", len(batch))
