@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, Protocol
@@ -66,6 +67,18 @@ class CommitResult:
     in_flight: int = 0  # events sent to this root through Kafka and not yet applied (see mark_in_flight)
 
 
+class CommitStream(Protocol):
+    """One commit sent in parts: the store may start on the requests sent while the caller decides the next.
+    The results are those of one :meth:`EntityStore.commit` of every request sent, in the order sent."""
+
+    async def send(self, requests: Sequence[CommitRequest]) -> None:
+        ...
+
+    async def results(self) -> list[CommitResult]:
+        """The results of every request sent (once; the stream is done then)."""
+        ...
+
+
 class EntityStore(Protocol):
     """Entity state, the applied-event ledger, per-entity audit streams and per-root outboxes."""
 
@@ -84,6 +97,11 @@ class EntityStore(Protocol):
 
     async def commit(self, requests: Sequence[CommitRequest]) -> list[CommitResult]:
         """Apply each request as one atomic step, in order, in one round trip (pipelined)."""
+        ...
+
+    def commit_stream(self) -> AbstractAsyncContextManager[CommitStream]:
+        """A commit sent in parts (:class:`CommitStream`); leaving the context without reading the results
+        leaves the store as usable as a commit that failed."""
         ...
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:

@@ -10,10 +10,11 @@ request applied: otherwise the version it expects may have been written by someo
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey, read_audit_message
-from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutboxEntry
+from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, CommitStream, OutboxEntry
 
 Slot = tuple[RootKey, str, str]
 
@@ -22,17 +23,40 @@ def _slot(root: RootKey, key: EntityKey) -> Slot:
     return root, key.entity_type, key.entity_ref
 
 
+class Chain:
+    """Which earlier request of one commit each request was decided on (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self._last_write: dict[Slot, CommitRequest] = {}
+
+    def link(self, r: CommitRequest) -> str:
+        """The id of the earlier request whose write ``r`` was decided on, or ''."""
+        slot = _slot(r.root, r.entity_key)
+        base = self._last_write.get(slot)
+        if r.entity is not None:
+            self._last_write[slot] = r
+        return base.event_id if base is not None and base.expected_version + 1 == r.expected_version else ""
+
+
 def builds_on(requests: Sequence[CommitRequest]) -> list[str]:
     """For each request, the id of the earlier request in the same call whose write it was decided on, or ''."""
-    last_write: dict[Slot, CommitRequest] = {}
-    links = []
-    for r in requests:
-        slot = _slot(r.root, r.entity_key)
-        base = last_write.get(slot)
-        links.append(base.event_id if base is not None and base.expected_version + 1 == r.expected_version else "")
-        if r.entity is not None:
-            last_write[slot] = r
-    return links
+    chain = Chain()
+    return [chain.link(r) for r in requests]
+
+
+class BufferedCommit:
+    """A CommitStream that keeps the requests sent and commits them all when the results are asked for."""
+
+    def __init__(self, commit: Callable[[Sequence[CommitRequest]], Awaitable[list[CommitResult]]]) -> None:
+        self._commit = commit
+        self._requests: list[CommitRequest] = []
+
+    async def send(self, requests: Sequence[CommitRequest]) -> None:
+        self._requests.extend(requests)
+
+    async def results(self) -> list[CommitResult]:
+        requests, self._requests = self._requests, []
+        return await self._commit(requests)
 
 
 class MemoryStore:
@@ -68,6 +92,10 @@ class MemoryStore:
 
     async def commit(self, requests: Sequence[CommitRequest]) -> list[CommitResult]:
         return [self._commit_one(r, base) for r, base in zip(requests, builds_on(requests), strict=True)]
+
+    @asynccontextmanager
+    async def commit_stream(self) -> AsyncIterator[CommitStream]:
+        yield BufferedCommit(self.commit)
 
     def _commit_one(self, r: CommitRequest, base: str) -> CommitResult:
         applied = self._applied.get(r.root, set())

@@ -15,8 +15,9 @@ Keys (``P`` is the prefix, ``T`` the root's tag ``retailer:TYPE:ref``):
 - ``P:{T}:flight``          SET of the events sent to the root through Kafka and not yet applied (ledger ids),
                             expiring ``dedup_ttl_s`` after the last was sent; gone when empty
 
-A commit is one pipeline of EVALSHA calls of ``commit.lua``, with the semantics of the in-memory reference
-store (chained commits included, see :mod:`orchestrator.adapters.memory_store`).
+A commit is a run of EVALSHA calls of ``commit.lua`` on one connection, sent in parts or at once
+(:mod:`orchestrator.adapters.redis_commit`), with the semantics of the in-memory reference store (chained
+commits included, see :mod:`orchestrator.adapters.memory_store`).
 """
 
 from __future__ import annotations
@@ -24,18 +25,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from orchestrator.adapters.memory_store import builds_on
 from orchestrator.adapters.redis_client import connect
+from orchestrator.adapters.redis_commit import RedisCommitStream
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey, read_audit_message
-from orchestrator.ports import CommitRequest, CommitResult, CommitStatus, OutboxEntry, OutMessage, Topic
+from orchestrator.ports import (
+    CommitRequest,
+    CommitResult,
+    CommitStatus,
+    CommitStream,
+    OutboxEntry,
+    OutMessage,
+    Topic,
+)
 
 COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
 COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
@@ -257,35 +266,37 @@ class RedisStore:
         return out
 
     async def commit(self, requests: Sequence[CommitRequest]) -> list[CommitResult]:
-        if not requests:
-            return []
-        steps = list(zip(requests, builds_on(requests), strict=True))
-        replies = await self._evalsha(steps)
-        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
-        if missing:
-            await self.answer(self.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
-            for i, reply in zip(missing, await self._evalsha([steps[i] for i in missing]), strict=True):
-                replies[i] = reply
-        return [self._result(reply) for reply in replies]
+        async with self.commit_stream() as stream:
+            await stream.send(requests)
+            return await stream.results()
 
-    async def _evalsha(self, steps: Sequence[tuple[CommitRequest, str]]) -> list[Any]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for request, base in steps:
-                keys = self._commit_keys(request)
-                pipe.evalsha(COMMIT_SHA, len(keys), *keys, *self._commit_args(request, base))
-            return list(await self.answer(pipe.execute(raise_on_error=False), "the batch's commit (EVALSHA)"))
+    @asynccontextmanager
+    async def commit_stream(self) -> AsyncIterator[CommitStream]:
+        stream = RedisCommitStream(self)
+        try:
+            yield stream
+        finally:
+            await stream.close()
 
-    def _commit_keys(self, r: CommitRequest) -> list[str]:
-        return self.keys.commit(r.root, r.entity_key, [parent for parent, _, _ in r.child_links])
-
-    def _commit_args(self, r: CommitRequest, base: str) -> list[bytes | str | int]:
+    def commit_command(self, r: CommitRequest, base: str) -> tuple[bytes | str | int, ...]:
+        """The EVALSHA of ``commit.lua`` for one request; ``base``: the request it was decided on, or ''."""
+        keys = self.keys.commit(r.root, r.entity_key, [parent for parent, _, _ in r.child_links])
         outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
         links = [part for _, child, status in r.child_links for part in (child, status)]
-        return [ledger_id(r.event_id), ledger_id(base) if base else b"", r.expected_version, self.dedup_ttl_s,
-                self.audit_maxlen, r.entity or b"", r.audit, outbox, self.audit_retention_s, *links]
+        return ("EVALSHA", COMMIT_SHA, len(keys), *keys, ledger_id(r.event_id), ledger_id(base) if base else b"",
+                r.expected_version, self.dedup_ttl_s, self.audit_maxlen, r.entity or b"", r.audit, outbox,
+                self.audit_retention_s, *links)
+
+    async def evalsha_again(self, steps: Sequence[tuple[CommitRequest, str]]) -> list[Any]:
+        """Load ``commit.lua`` and run ``steps`` again, in one pipeline (their EVALSHA found no script)."""
+        await self.answer(self.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for request, base in steps:
+                pipe.execute_command(*self.commit_command(request, base))
+            return list(await self.answer(pipe.execute(raise_on_error=False), "the batch's commit (EVALSHA)"))
 
     @staticmethod
-    def _result(reply: Any) -> CommitResult:
+    def result(reply: Any) -> CommitResult:
         if isinstance(reply, Exception):
             raise reply
         code, pending, in_flight = reply

@@ -16,6 +16,7 @@ from orchestrator.ports import (
     CommitRequest,
     CommitResult,
     CommitStatus,
+    CommitStream,
     EntityStore,
     Publisher,
     Record,
@@ -25,6 +26,7 @@ from orchestrator.ports import (
 
 log = structlog.get_logger("orchestrator.processor")
 MAX_CONFLICT_ROUNDS = 5
+SEND_EVERY = 64  # commit requests sent to the store at a time while a round is decided
 
 
 def utc_now() -> datetime:
@@ -164,9 +166,10 @@ class BatchProcessor:
                      via_kafka: set[RootKey]) -> tuple[Pending, Pending]:
         """Decide and commit. Returns the events whose entity moved under us, to be decided again, and the
         events the applied ones sent to entities of their own root, to run next."""
-        planned = await self._plan(pending, dead)
+        async with self.store.commit_stream() as stream:
+            planned = await self._plan(pending, dead, stream)
+            results = await stream.results()
         to_commit = [p for p in planned if p.request is not None]
-        results = await self.store.commit([p.request for p in to_commit if p.request is not None])
         retry: Pending = []
         sent: Pending = []
         for p, result in zip(to_commit, results, strict=True):
@@ -193,13 +196,16 @@ class BatchProcessor:
             return []
         return _same_root(p.message, p.request, p.decision)
 
-    async def _plan(self, pending: Pending, dead: Dead) -> list[_Planned]:
+    async def _plan(self, pending: Pending, dead: Dead, stream: CommitStream) -> list[_Planned]:
+        """Decide each event on the state the events before it left; the commit requests go to ``stream`` every
+        ``SEND_EVERY`` decisions, so Redis runs those steps while the next are decided."""
         keys = list(dict.fromkeys((e.entity_key, e.root_key) for _, e in pending))
         states = await self.store.load([k for k, _ in keys], [r for _, r in keys])
         working: dict[EntityKey, Entity | None] = {k: s for (k, _), s in zip(keys, states, strict=True)}
         children = await self._children(pending, working)
         applied: set[str] = set()
         planned: list[_Planned] = []
+        unsent: list[CommitRequest] = []
         now = self.clock()
         for message, event in pending:  # an event applied before is refused by the commit step itself
             if event.id in applied:
@@ -214,7 +220,13 @@ class BatchProcessor:
                 working[event.entity_key] = decision.after
             for link in decision.child_links:
                 children.setdefault(link.parent, {})[link.child] = link.status
-            planned.append(_Planned(message, event, commit_request(decision), decision))
+            request = commit_request(decision)
+            planned.append(_Planned(message, event, request, decision))
+            unsent.append(request)
+            if len(unsent) >= SEND_EVERY:
+                await stream.send(unsent)
+                unsent = []
+        await stream.send(unsent)
         return planned
 
     async def _children(

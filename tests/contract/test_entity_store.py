@@ -291,6 +291,17 @@ class EntityStoreContract:
         assert await store.seen(asked) == [True, False, False, True, False, True]
 
 
+    async def test_a_commit_sent_in_parts_is_one_commit_in_the_order_sent(self, store: EntityStore) -> None:
+        async with store.commit_stream() as stream:
+            await stream.send([request("e1", 0, "BOOKED")])
+            await stream.send([])
+            await stream.send([request("e2", 1, "PICKING"), request("e1", 0, "BOOKED")])
+            results = await stream.results()
+        assert [r.status for r in results] == [APPLIED, APPLIED, DUPLICATE], "e2 was decided on e1's write"
+        [entity] = await store.load([ORDER], [ROOT])
+        assert entity is not None and (entity.status, entity.version) == ("PICKING", 2)
+
+
 class TestMemoryStore(EntityStoreContract):
     @pytest.fixture
     def make_store(self) -> StoreFactory:
@@ -343,6 +354,17 @@ class TestRedisStore(EntityStoreContract):
         assert sorted(names) == sorted([ledger_id(event_id), ledger_id("e2")])
         assert all(len(name) == 16 for name in names)
         assert await redis_store.seen([(ROOT, event_id), (ROOT, "e3")]) == [True, False]
+
+    async def test_replies_a_stream_left_unread_are_never_taken_for_a_later_commits(
+        self, redis_store: RedisStore
+    ) -> None:
+        await redis_store.commit([request("o1", 0, key=OTHER_ORDER, root=OTHER_ROOT)])  # the script is loaded
+        async with redis_store.commit_stream() as stream:  # e.g. the worker failed before asking for them
+            await stream.send([request("e1", 0)])
+        [again] = await redis_store.commit([request("e1", 0)])
+        assert again.status is DUPLICATE, "Redis applied e1 when it was sent; APPLIED would be the stale reply"
+        [next_one] = await redis_store.commit([request("e2", 1)])
+        assert next_one.status is APPLIED
 
     async def test_commit_survives_a_flushed_script_cache(self, redis_store: RedisStore) -> None:
         await redis_store.redis.script_flush()

@@ -1,0 +1,83 @@
+"""A commit sent in parts on one Redis connection, so Redis runs the first steps while the worker decides the next.
+
+Each part is packed and written at once (``commit.lua`` by EVALSHA, one per request); the replies are read
+when the results are asked for. One connection keeps the steps in the order sent, as one pipeline would:
+a request chained to an earlier one (:class:`~orchestrator.adapters.memory_store.Chain`) always finds it
+executed. A stream left with replies unread (the caller failed, or Redis did not answer in time) closes its
+connection instead of returning it to the pool, so no later call reads those replies as its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import NoScriptError, ResponseError
+
+from orchestrator.adapters.memory_store import Chain
+from orchestrator.ports import CommitRequest, CommitResult
+
+if TYPE_CHECKING:
+    from redis.asyncio.connection import AbstractConnection
+
+    from orchestrator.adapters.redis_store import RedisStore
+
+WHAT = "the batch's commit (EVALSHA)"
+
+
+class RedisCommitStream:
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+        self._chain = Chain()
+        self._steps: list[tuple[CommitRequest, str]] = []
+        self._connection: AbstractConnection | None = None
+        self._unread = 0  # replies Redis owes on the connection
+
+    async def send(self, requests: Sequence[CommitRequest]) -> None:
+        if not requests:
+            return
+        steps = [(r, self._chain.link(r)) for r in requests]
+        connection = self._connection
+        if connection is None:
+            pool = self._store.redis.connection_pool
+            connection = self._connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        packed = connection.pack_commands([self._store.commit_command(r, base) for r, base in steps])
+        self._unread += len(steps)  # before writing: a write cut halfway leaves the connection unusable
+        await self._store.answer(connection.send_packed_command(packed, check_health=False), WHAT)
+        self._steps.extend(steps)
+
+    async def results(self) -> list[CommitResult]:
+        replies = await self._store.answer(self._read(), WHAT) if self._unread else []
+        await self.close()
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:  # Redis restarted, or its script cache was flushed: load it, run those steps again
+            again = await self._store.evalsha_again([self._steps[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
+        self._steps = []
+        return [self._store.result(reply) for reply in replies]
+
+    async def _read(self) -> list[Any]:
+        connection = self._connection
+        assert connection is not None
+        replies: list[Any] = []
+        while self._unread:
+            try:
+                replies.append(await connection.read_response())
+            except ResponseError as exc:  # read whole: the connection stays in step
+                replies.append(exc)
+            self._unread -= 1
+        return replies
+
+    async def close(self) -> None:
+        """Give the connection back to the pool, closed first when replies are still owed on it."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if self._unread:
+            self._unread = 0
+            await connection.disconnect(nowait=True)
+        await self._store.redis.connection_pool.release(connection)
+
+
+__all__ = ["RedisCommitStream"]
