@@ -75,12 +75,14 @@ class Applied:
 
 
 class BatchProcessor:
-    """Per batch: one read round trip, one pipelined commit, one produce flush. Order per entity is kept
-    because a batch is processed in consumption order and an entity's events share a partition.
+    """Per round of a batch: one read round trip, and one commit whose steps go to the store in parts while
+    the rest of the round is decided; per batch, one produce flush. Order per entity is kept because a batch
+    is processed in consumption order and an entity's events share a partition.
 
     :meth:`apply` commits a batch; :meth:`settle` then relays it, and may run while the next batch is applied
-    (settles one after the other, in batch order). The next batch's commits see what the earlier one left in
-    an outbox, so its events to such a root go through Kafka, behind the earlier batch's.
+    (settles one after the other, in batch order). The next batch's commits may find the earlier one's
+    entries still in an outbox: the relay counts them (see :meth:`Relay.detach`), and when the earlier batch
+    sends an event to that root itself through Kafka, the root's events go through Kafka too, behind it.
 
     An event a rule sends to another entity of the same root (the order's fulfilment, the fulfilment's order)
     runs in the same batch, in a round after the one that sent it, up to ``same_root_rounds`` generations
