@@ -239,6 +239,17 @@ class EntityStoreContract:
         assert await store.outbox(ROOT) == []
         assert await store.roots_with_outbox() == []
 
+    async def test_a_trim_drops_the_published_entries_at_the_head_in_any_order_and_stops_at_another(
+        self, store: EntityStore
+    ) -> None:
+        await store.commit([request(f"e{i}", i - 1, outbox=[out(i)]) for i in range(1, 5)])
+        await store.ack_outbox([(ROOT, ["e2", "e1", "e9"])])  # e9: another relay's, long gone
+        assert [e.event_id for e in await store.outbox(ROOT)] == ["e3", "e4"]
+        await store.ack_outbox([(ROOT, ["e4"])])  # e3 still waits at the head: nothing behind it goes first
+        assert [e.event_id for e in await store.outbox(ROOT)] == ["e3", "e4"]
+        await store.ack_outbox([(ROOT, ["e3", "e4"])])
+        assert await store.outbox(ROOT) == [] and await store.roots_with_outbox() == []
+
     async def test_events_in_flight_to_a_root_are_counted_by_its_commits_until_each_lands(
         self, store: EntityStore
     ) -> None:
