@@ -4,24 +4,30 @@ Each part is packed and written at once (``commit.lua`` by EVALSHA, one per requ
 when the results are asked for. One connection keeps the steps in the order sent, as one pipeline would:
 a request chained to an earlier one (:class:`~orchestrator.adapters.memory_store.Chain`) always finds it
 executed. A stream left with replies unread (the caller failed, or Redis did not answer in time) closes its
-connection instead of returning it to the pool, so no later call reads those replies as its own.
+connection instead of returning it to the pool, so no later call reads those replies as its own. Steps
+whose EVALSHA found no script (Redis restarted) run again on the same connection once it is loaded.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import NoScriptError, ResponseError
 
 from orchestrator.adapters.memory_store import Chain
-from orchestrator.ports import CommitRequest, CommitResult
+from orchestrator.ports import CommitRequest, CommitResult, CommitStatus
 
 if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection
 
     from orchestrator.adapters.redis_store import RedisStore
 
+COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
+COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
+STATUS_BY_CODE = (CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT)
 WHAT = "the batch's commit (EVALSHA)"
 
 
@@ -34,9 +40,24 @@ class RedisCommitStream:
         self._unread = 0  # replies Redis owes on the connection
 
     async def send(self, requests: Sequence[CommitRequest]) -> None:
-        if not requests:
+        await self._write([(r, self._chain.link(r)) for r in requests])
+
+    async def results(self) -> list[CommitResult]:
+        replies = await self._store.answer(self._read(), WHAT) if self._unread else []
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:  # Redis restarted, or its script cache was flushed: load it, run those steps again
+            await self._store.answer(self._store.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
+            await self._write([self._steps[i] for i in missing])
+            for i, reply in zip(missing, await self._store.answer(self._read(), WHAT), strict=True):
+                replies[i] = reply
+        await self.close()
+        self._steps = []
+        return [_result(reply) for reply in replies]
+
+    async def _write(self, steps: list[tuple[CommitRequest, str]]) -> None:
+        """Send each (request, the request it was decided on) as an EVALSHA of ``commit.lua``, at once."""
+        if not steps:
             return
-        steps = [(r, self._chain.link(r)) for r in requests]
         connection = self._connection
         if connection is None:
             pool = self._store.redis.connection_pool
@@ -45,17 +66,6 @@ class RedisCommitStream:
         self._unread += len(steps)  # before writing: a write cut halfway leaves the connection unusable
         await self._store.answer(connection.send_packed_command(packed, check_health=False), WHAT)
         self._steps.extend(steps)
-
-    async def results(self) -> list[CommitResult]:
-        replies = await self._store.answer(self._read(), WHAT) if self._unread else []
-        await self.close()
-        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
-        if missing:  # Redis restarted, or its script cache was flushed: load it, run those steps again
-            again = await self._store.evalsha_again([self._steps[i] for i in missing])
-            for i, reply in zip(missing, again, strict=True):
-                replies[i] = reply
-        self._steps = []
-        return [self._store.result(reply) for reply in replies]
 
     async def _read(self) -> list[Any]:
         connection = self._connection
@@ -80,4 +90,11 @@ class RedisCommitStream:
         await self._store.redis.connection_pool.release(connection)
 
 
-__all__ = ["RedisCommitStream"]
+def _result(reply: Any) -> CommitResult:
+    if isinstance(reply, Exception):
+        raise reply
+    code, pending, in_flight = reply
+    return CommitResult(STATUS_BY_CODE[int(code)], int(pending), int(in_flight))
+
+
+__all__ = ["COMMIT_SCRIPT", "COMMIT_SHA", "RedisCommitStream"]

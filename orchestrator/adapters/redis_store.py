@@ -26,29 +26,24 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from importlib.resources import files
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orchestrator.adapters.redis_client import connect
-from orchestrator.adapters.redis_commit import RedisCommitStream
+from orchestrator.adapters.redis_commit import COMMIT_SHA, RedisCommitStream
 from orchestrator.model import AuditRecord, Entity, EntityKey, RootKey, read_audit_message
 from orchestrator.ports import (
     CommitRequest,
     CommitResult,
-    CommitStatus,
     CommitStream,
     OutboxEntry,
     OutMessage,
     Topic,
 )
 
-COMMIT_SCRIPT = files(__package__).joinpath("commit.lua").read_bytes()
-COMMIT_SHA = hashlib.sha1(COMMIT_SCRIPT, usedforsecurity=False).hexdigest()
-STATUS_BY_CODE = (CommitStatus.APPLIED, CommitStatus.DUPLICATE, CommitStatus.CONFLICT)
 DEFAULT_DEDUP_TTL_S = 7 * 24 * 3600
 DEFAULT_AUDIT_RETENTION_S = 7 * 24 * 3600
 DEFAULT_TIMEOUT_S = 5.0  # redis-py's own default socket timeout
@@ -291,21 +286,6 @@ class RedisStore:
         return ("EVALSHA", COMMIT_SHA, len(keys), *keys, ledger_id(r.event_id), ledger_id(base) if base else b"",
                 r.expected_version, self.dedup_ttl_s, self.audit_maxlen, r.entity or b"", r.audit, outbox,
                 self.audit_retention_s, *links)
-
-    async def evalsha_again(self, steps: Sequence[tuple[CommitRequest, str]]) -> list[Any]:
-        """Load ``commit.lua`` and run ``steps`` again, in one pipeline (their EVALSHA found no script)."""
-        await self.answer(self.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for request, base in steps:
-                pipe.execute_command(*self.commit_command(request, base))
-            return list(await self.answer(pipe.execute(raise_on_error=False), "the batch's commit (EVALSHA)"))
-
-    @staticmethod
-    def result(reply: Any) -> CommitResult:
-        if isinstance(reply, Exception):
-            raise reply
-        code, pending, in_flight = reply
-        return CommitResult(STATUS_BY_CODE[int(code)], int(pending), int(in_flight))
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
         entries = cast(list[tuple[bytes, dict[bytes, bytes]]],

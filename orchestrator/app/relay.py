@@ -58,9 +58,10 @@ class Relay:
 
     def track(self, request: CommitRequest, result: CommitResult) -> None:
         """Remember what a commit left in its root's outbox."""
-        if result.status is CommitStatus.APPLIED and request.outbox:
-            self._batch.ours.setdefault(request.root, []).append(OutboxEntry(request.event_id, tuple(request.outbox)))
         if result.status is CommitStatus.APPLIED:
+            if request.outbox:
+                self._batch.ours.setdefault(request.root, []).append(
+                    OutboxEntry(request.event_id, tuple(request.outbox)))
             pending, earlier = result.outbox_pending, self._in_relay.trims.get(request.root, 0)
             if earlier and pending - len(self._batch.ours.get(request.root, ())) == earlier:
                 pending -= earlier  # the last batch's entries, not trimmed yet: its flush does, before ours

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from orchestrator.adapters.redis_store import COMMIT_SCRIPT, RedisStore
+from orchestrator.adapters.redis_commit import COMMIT_SCRIPT
+from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.app.api import respond, stream_end
 from orchestrator.model import EntityKey, RootKey
 from orchestrator.ports import CommitRequest, CommitStatus
