@@ -18,7 +18,7 @@ FULFILMENT_STEPS = ("Picking", "Packed", "CourierBooked", "Shipped", "Delivered"
 EVENTS_PER_ORDER = 1 + len(FULFILMENT_STEPS)  # the input per order: CREATE + the warehouse's five steps
 ORDER_FINAL_VERSION = 6  # CREATE + five notifications from the fulfilment (CompleteOrder runs inline)
 FULFILMENT_FINAL_VERSION = 6  # CreateFulfilment + the five warehouse steps
-CONTESTANTS = ("orchestrator", "limit", "naive")
+CONTESTANTS = ("orchestrator", "limit", "broker", "naive")
 
 
 def env_batch_size() -> int:

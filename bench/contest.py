@@ -100,13 +100,14 @@ def _result(spec: Spec, run: ContestantRun, refs: list[str], paced: Paced, probl
 
 RATIO_METRICS = ("events_per_s", "input_events_per_s", "cpu_us_per_event", "peak_rss_mb")
 RATIO_LATENCY = ("p50_ms", "p99_ms")
+RATIO_BASES = ("limit", "broker", "naive")
 
 
 def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """orchestrator/limit and orchestrator/naive, for every metric both have."""
+    """orchestrator/limit, orchestrator/broker and orchestrator/naive, for every metric both have."""
     out: dict[str, dict[str, float]] = {}
     orch = results.get("orchestrator", {})
-    for other in ("limit", "naive"):
+    for other in RATIO_BASES:
         base = results.get(other, {})
         if "events" not in orch or "events" not in base:
             continue

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-COLOURS = {"orchestrator": "#1f77b4", "limit": "#2ca02c", "naive": "#d62728"}
+COLOURS = {"orchestrator": "#1f77b4", "limit": "#2ca02c", "broker": "#9467bd", "naive": "#d62728"}
 
 
 def plot_contest(results: dict[str, Any], path: Path) -> Path:

@@ -21,7 +21,8 @@ CSV_COLUMNS = [
     "timestamp", "machine", "git_commit", "orders", "paced_rate",
     *(f"{c}_{m}" for c in CONTESTANTS for m in CSV_METRICS),
     "orchestrator_orders_per_s",
-    *(f"orchestrator/{b}_{m}" for b in ("limit", "naive") for m in ("events_per_s", "cpu_us_per_event", "p99_ms")),
+    *(f"orchestrator/{b}_{m}" for b in ("limit", "naive", "broker")
+      for m in ("events_per_s", "cpu_us_per_event", "p99_ms")),
 ]
 
 
@@ -108,15 +109,24 @@ def csv_row(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def append_csv(results: dict[str, Any], path: Path = RESULTS_CSV) -> Path:
-    """One row per run; the header is written with the first row and kept afterwards."""
-    exists = path.exists() and path.stat().st_size > 0
-    columns = CSV_COLUMNS
-    if exists:
-        with path.open(newline="") as f:
-            columns = next(csv.reader(f), CSV_COLUMNS)
-    with path.open("a", newline="") as f:
+    """One row per run. The header is the file's own; columns it lacks (a contestant added since) are added at
+    its end, the earlier rows blank there."""
+    header, rows = _read_csv(path)
+    columns = header + [c for c in CSV_COLUMNS if c not in header]
+    rewrite = columns != header
+    with path.open("w" if rewrite else "a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        if not exists:
+        if rewrite:
             writer.writeheader()
+            writer.writerows(rows)
         writer.writerow(csv_row(results))
     return path
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    if not path.exists():
+        return [], []
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows

@@ -121,6 +121,11 @@ async def check_passthrough(s: Servers, ns: Namespace, refs: list[str]) -> list[
     return _tally(problems)
 
 
+async def check_nothing(s: Servers, ns: Namespace, refs: list[str]) -> list[str]:
+    """The broker contestant keeps no state; its paced events are checked like everyone's (each echoed once)."""
+    return []
+
+
 def orchestrator_committed(value: bytes) -> list[str]:
     """An audit message holds one event's records; its EVENT records close each event it applied (an event
     sent inline has its own)."""
@@ -147,6 +152,9 @@ SPECS: dict[str, Spec] = {
     "limit": Spec("limit", "raw aiokafka: MGET + pipelined SET/XADD + 2 produced per event, batched",
                   _module_command("bench.contestants.limit"), lambda ns: ns.audit_topic, passthrough_committed, 1, 1,
                   check_passthrough),
+    "broker": Spec("broker", "the broker alone: consume, produce a record per event, commit; no Redis (the floor)",
+                   _module_command("bench.contestants.broker"), lambda ns: ns.audit_topic, passthrough_committed, 1, 1,
+                   check_nothing),
     "naive": Spec("naive", "first-try Faust agent: awaited GET, SET, XADD, send per event",
                   _module_command("bench.contestants.naive"), lambda ns: ns.sink_topic, passthrough_committed, 1, 1,
                   check_passthrough),
