@@ -78,6 +78,13 @@ class CommitStream(Protocol):
         """The results of every request sent (once; the stream is done then)."""
         ...
 
+    async def results_then_load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]
+                                ) -> tuple[list[CommitResult], list[Entity | None] | None]:
+        """:meth:`results`, and the state of each of ``keys`` as the requests left it, read behind them in the
+        same round trip; None instead of the states when the store could not read them behind every request
+        (load them again then)."""
+        ...
+
 
 class EntityStore(Protocol):
     """Entity state, the applied-event ledger, per-entity audit streams and per-root outboxes."""

@@ -44,11 +44,16 @@ def builds_on(requests: Sequence[CommitRequest]) -> list[str]:
     return [chain.link(r) for r in requests]
 
 
+Read = Callable[[Sequence[EntityKey], Sequence[RootKey]], list[Entity | None]]
+
+
 class BufferedCommit:
     """A CommitStream that keeps the requests sent and commits them all when the results are asked for."""
 
-    def __init__(self, commit: Callable[[Sequence[CommitRequest]], Awaitable[list[CommitResult]]]) -> None:
+    def __init__(self, commit: Callable[[Sequence[CommitRequest]], Awaitable[list[CommitResult]]],
+                 read: Read) -> None:
         self._commit = commit
+        self._read = read
         self._requests: list[CommitRequest] = []
 
     async def send(self, requests: Sequence[CommitRequest]) -> None:
@@ -57,6 +62,11 @@ class BufferedCommit:
     async def results(self) -> list[CommitResult]:
         requests, self._requests = self._requests, []
         return await self._commit(requests)
+
+    async def results_then_load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]
+                                ) -> tuple[list[CommitResult], list[Entity | None] | None]:
+        results = await self.results()
+        return results, self._read(keys, roots)
 
 
 class MemoryStore:
@@ -75,6 +85,13 @@ class MemoryStore:
         return None
 
     async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
+        return self._entities(keys, roots)
+
+    def read_states(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
+        """The read a commit stream makes behind its requests."""
+        return self._entities(keys, roots)
+
+    def _entities(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
         return [self._entity(key, root) for key, root in zip(keys, roots, strict=True)]
 
     def _entity(self, key: EntityKey, root: RootKey) -> Entity | None:
@@ -95,7 +112,7 @@ class MemoryStore:
 
     @asynccontextmanager
     async def commit_stream(self) -> AsyncIterator[CommitStream]:
-        yield BufferedCommit(self.commit)
+        yield BufferedCommit(self.commit, self.read_states)
 
     def _commit_one(self, r: CommitRequest, base: str) -> CommitResult:
         applied = self._applied.get(r.root, set())

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import NoScriptError, ResponseError
 
 from orchestrator.adapters.memory_store import Chain
+from orchestrator.model import Entity, EntityKey, RootKey
 from orchestrator.ports import CommitRequest, CommitResult, CommitStatus
 
 if TYPE_CHECKING:
@@ -43,29 +44,46 @@ class RedisCommitStream:
         await self._write([(r, self._chain.link(r)) for r in requests])
 
     async def results(self) -> list[CommitResult]:
-        replies = await self._store.answer(self._read(), WHAT) if self._unread else []
+        results, _ = await self.results_then_load([], [])
+        return results
+
+    async def results_then_load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]
+                                ) -> tuple[list[CommitResult], list[Entity | None] | None]:
+        """The MGET of ``keys`` goes on the connection behind the steps, so Redis runs it after them."""
+        store = self._store
+        names = store.state_names(keys, roots)
+        if names:
+            await self._send([("MGET", *names)])
+        replies = await store.answer(self._read(), WHAT) if self._unread else []
+        raw = replies.pop() if names else []
         missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:  # Redis restarted, or its script cache was flushed: load it, run those steps again
-            await self._store.answer(self._store.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
+            await store.answer(store.redis.script_load(COMMIT_SCRIPT), "SCRIPT LOAD")
             await self._write([self._steps[i] for i in missing])
-            for i, reply in zip(missing, await self._store.answer(self._read(), WHAT), strict=True):
+            for i, reply in zip(missing, await store.answer(self._read(), WHAT), strict=True):
                 replies[i] = reply
         await self.close()
         self._steps = []
-        return [_result(reply) for reply in replies]
+        results = [_result(reply) for reply in replies]
+        if missing or isinstance(raw, Exception):  # steps run again came after the read; or it failed
+            return results, None
+        return results, store.decode_states(raw, keys, roots)
 
     async def _write(self, steps: list[tuple[CommitRequest, str]]) -> None:
         """Send each (request, the request it was decided on) as an EVALSHA of ``commit.lua``, at once."""
-        if not steps:
+        await self._send([self._store.commit_command(r, base) for r, base in steps])
+        self._steps.extend(steps)
+
+    async def _send(self, commands: list[tuple[bytes | str | int, ...]]) -> None:
+        if not commands:
             return
         connection = self._connection
         if connection is None:
             pool = self._store.redis.connection_pool
             connection = self._connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-        packed = connection.pack_commands([self._store.commit_command(r, base) for r, base in steps])
-        self._unread += len(steps)  # before writing: a write cut halfway leaves the connection unusable
+        packed = connection.pack_commands(commands)
+        self._unread += len(commands)  # before writing: a write cut halfway leaves the connection unusable
         await self._store.answer(connection.send_packed_command(packed, check_health=False), WHAT)
-        self._steps.extend(steps)
 
     async def _read(self) -> list[Any]:
         connection = self._connection

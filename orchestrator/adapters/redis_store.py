@@ -234,8 +234,17 @@ class RedisStore:
     async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
         if not keys:
             return []
-        names = [self.keys.state(root, key) for key, root in zip(keys, roots, strict=True)]
-        raw = cast(list[bytes | None], await self.answer(self.redis.mget(names), "the batch's state read (MGET)"))
+        raw = cast(list[bytes | None],
+                   await self.answer(self.redis.mget(self.state_names(keys, roots)), "the batch's state read (MGET)"))
+        return self.decode_states(raw, keys, roots)
+
+    def state_names(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[str]:
+        return [self.keys.state(root, key) for key, root in zip(keys, roots, strict=True)]
+
+    @staticmethod
+    def decode_states(raw: list[bytes | None], keys: Sequence[EntityKey], roots: Sequence[RootKey]
+                      ) -> list[Entity | None]:
+        """The entities of an MGET of ``state_names(keys, roots)``."""
         return [None if value is None else decode_state(value, key, root)
                 for value, key, root in zip(raw, keys, roots, strict=True)]
 

@@ -60,6 +60,7 @@ class _Planned:
 
 
 Pending = list[tuple[Incoming, Event]]
+States = dict[EntityKey, Entity | None]
 Dead = list[tuple[Record, Event | None]]  # a dead letter, and the event when the message was one
 
 
@@ -75,9 +76,10 @@ class Applied:
 
 
 class BatchProcessor:
-    """Per round of a batch: one read round trip, and one commit whose steps go to the store in parts while
-    the rest of the round is decided; per batch, one produce flush. Order per entity is kept because a batch
-    is processed in consumption order and an entity's events share a partition.
+    """Per round of a batch: one commit, whose steps go to the store in parts while the rest of the round is
+    decided, with the states the next round needs read behind it in the same round trip (so a batch reads
+    states in one round trip of its own, at its start); per batch, one produce flush. Order per entity is kept
+    because a batch is processed in consumption order and an entity's events share a partition.
 
     :meth:`apply` commits a batch; :meth:`settle` then relays it, and may run while the next batch is applied
     (settles one after the other, in batch order). The next batch's commits may find the earlier one's
@@ -131,9 +133,10 @@ class BatchProcessor:
                 dead.append((self._dead_letter(message, exc.reason, str(exc)), None))
         ran_here: set[str] = set()
         via_kafka: set[RootKey] = set()
+        known: States = {}
         generation = 0
         while pending:
-            retry, sent = await self._round(pending, report, dead, via_kafka)
+            retry, sent, known = await self._round(pending, report, dead, via_kafka, known)
             if retry:
                 report.conflict_rounds += 1
                 if report.conflict_rounds >= MAX_CONFLICT_ROUNDS:
@@ -164,13 +167,16 @@ class BatchProcessor:
                 never_land.setdefault(event.root_key, []).append(event.id)
         await self.store.drop_in_flight(list(never_land.items()))
 
-    async def _round(self, pending: Pending, report: BatchReport, dead: Dead,
-                     via_kafka: set[RootKey]) -> tuple[Pending, Pending]:
-        """Decide and commit. Returns the events whose entity moved under us, to be decided again, and the
-        events the applied ones sent to entities of their own root, to run next."""
+    async def _round(self, pending: Pending, report: BatchReport, dead: Dead, via_kafka: set[RootKey],
+                     known: States) -> tuple[Pending, Pending, States]:
+        """Decide and commit. Returns the events whose entity moved under us, to be decided again, the events
+        the applied ones sent to entities of their own root, to run next, and the states of those entities
+        as this round's commit left them (read behind it, in its round trip)."""
         async with self.store.commit_stream() as stream:
-            planned = await self._plan(pending, dead, stream)
-            results = await stream.results()
+            planned = await self._plan(pending, dead, stream, known)
+            ahead = _next_round_entities(planned)
+            results, states = await stream.results_then_load([k for k, _ in ahead], [r for _, r in ahead])
+        read_ahead: States = {} if states is None else dict(zip((k for k, _ in ahead), states, strict=True))
         to_commit = [p for p in planned if p.request is not None]
         retry: Pending = []
         sent: Pending = []
@@ -188,7 +194,7 @@ class BatchProcessor:
                 if p.decision.outgoing:
                     sent.extend(self._to_run_here(p, result, via_kafka))
         report.duplicates += sum(1 for p in planned if p.request is None)
-        return retry, sent
+        return retry, sent, read_ahead
 
     def _to_run_here(self, p: _Planned, result: CommitResult, via_kafka: set[RootKey]) -> Pending:
         assert p.request is not None and p.decision is not None
@@ -198,12 +204,14 @@ class BatchProcessor:
             return []
         return _same_root(p.message, p.request, p.decision)
 
-    async def _plan(self, pending: Pending, dead: Dead, stream: CommitStream) -> list[_Planned]:
-        """Decide each event on the state the events before it left; the commit requests go to ``stream`` every
-        ``SEND_EVERY`` decisions, so Redis runs those steps while the next are decided."""
-        keys = list(dict.fromkeys((e.entity_key, e.root_key) for _, e in pending))
+    async def _plan(self, pending: Pending, dead: Dead, stream: CommitStream, known: States) -> list[_Planned]:
+        """Decide each event on the state the events before it left (``known``: states read behind the last
+        round's commit; the others are loaded); the commit requests go to ``stream`` every ``SEND_EVERY``
+        decisions, so Redis runs those steps while the next are decided."""
+        keys = list(dict.fromkeys((e.entity_key, e.root_key) for _, e in pending if e.entity_key not in known))
         states = await self.store.load([k for k, _ in keys], [r for _, r in keys])
-        working: dict[EntityKey, Entity | None] = {k: s for (k, _), s in zip(keys, states, strict=True)}
+        working: States = {k: s for (k, _), s in zip(keys, states, strict=True)}
+        working.update((e.entity_key, known[e.entity_key]) for _, e in pending if e.entity_key in known)
         children = await self._children(pending, working)
         applied: set[str] = set()
         planned: list[_Planned] = []
@@ -291,6 +299,13 @@ class BatchProcessor:
             log.warning("event_failed", event_id=event.id, event_name=event.name,
                         entity=f"{event.entity_type}:{event.entity_ref}", retailer=event.retailer_id,
                         outcome=decision.outcome.value, reason=last)
+
+
+def _next_round_entities(planned: list[_Planned]) -> list[tuple[EntityKey, RootKey]]:
+    """The entities the decisions sent events to within their own root: those the next round will decide on
+    (when the sender's step applies)."""
+    return list(dict.fromkeys((e.entity_key, e.root_key) for p in planned if p.decision is not None
+                              for e in p.decision.outgoing if e.root_key == p.event.root_key))
 
 
 def _same_root(source: Incoming, request: CommitRequest, decision: Decision) -> Pending:

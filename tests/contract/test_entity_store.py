@@ -312,6 +312,26 @@ class EntityStoreContract:
         [entity] = await store.load([ORDER], [ROOT])
         assert entity is not None and (entity.status, entity.version) == ("PICKING", 2)
 
+    async def test_states_read_behind_a_commit_are_those_its_requests_left(self, store: EntityStore) -> None:
+        await store.commit([request("f1", 0, "AWAITING_PICK", key=FULFILMENT)])
+        async with store.commit_stream() as stream:
+            await stream.send([request("e1", 0, "BOOKED"), request("e2", 1, "PICKING")])
+            results, states = await stream.results_then_load([ORDER, FULFILMENT, OTHER_ORDER],
+                                                             [ROOT, ROOT, OTHER_ROOT])
+        assert [r.status for r in results] == [APPLIED, APPLIED]
+        assert states is not None
+        order, fulfilment, other = states
+        assert order is not None and (order.status, order.version) == ("PICKING", 2), "read after both steps"
+        assert fulfilment is not None and fulfilment.status == "AWAITING_PICK"
+        assert other is None
+
+    async def test_a_stream_reads_states_even_with_nothing_to_commit(self, store: EntityStore) -> None:
+        await store.commit([request("e1", 0)])
+        async with store.commit_stream() as stream:
+            results, states = await stream.results_then_load([ORDER], [ROOT])
+        assert results == []
+        assert states is not None and states[0] is not None and states[0].status == "BOOKED"
+
 
 class TestMemoryStore(EntityStoreContract):
     @pytest.fixture
@@ -382,6 +402,14 @@ class TestRedisStore(EntityStoreContract):
         results = await redis_store.commit([request("e1", 0), request("e2", 1)])
         assert [r.status for r in results] == [APPLIED, APPLIED]
         assert await redis_store.redis.script_exists(COMMIT_SHA) == [True]
+
+    async def test_no_states_are_given_when_steps_ran_after_the_read(self, redis_store: RedisStore) -> None:
+        await redis_store.redis.script_flush()  # the steps fail NOSCRIPT, the read behind them succeeds
+        async with redis_store.commit_stream() as stream:
+            await stream.send([request("e1", 0)])
+            results, states = await stream.results_then_load([ORDER], [ROOT])
+        assert [r.status for r in results] == [APPLIED]
+        assert states is None, "the read saw the state before e1 ran again: the caller must load it"
 
     async def test_locate_finds_the_root_of_a_child(self, redis_store: RedisStore) -> None:
         await redis_store.commit([request("f1", 0, key=FULFILMENT)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.app.codec import Incoming
 from orchestrator.app.processor import BatchProcessor
 from orchestrator.engine import CompiledWorkflow, compile_workflow
-from orchestrator.model import EntityKey, Outcome, RootKey, WorkflowDefinition, read_audit_message
+from orchestrator.model import Entity, EntityKey, Outcome, RootKey, WorkflowDefinition, read_audit_message
 from orchestrator.ports import CommitRequest, CommitResult, Record
 from orchestrator.rules import core_registry
 
@@ -428,3 +429,54 @@ async def test_after_a_failed_relay_the_next_batch_sends_what_the_outbox_still_h
     await processor.settle(nudged)
     assert [orjson.loads(r.value)["name"] for r in publisher.on("t.events")] == ["Linked", "Nudged"]
     assert await store.outbox(ORDER_ROOT) == []
+
+
+class CountingStore(MemoryStore):
+    """Counts the state reads of their own (not those behind a commit); a rival may change an entity once,
+    right after a read behind a commit."""
+
+    def __init__(self, rival: CommitRequest | None = None) -> None:
+        super().__init__()
+        self.loads = 0
+        self.rival = rival
+
+    async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
+        self.loads += bool(keys)
+        return await super().load(keys, roots)
+
+    def read_states(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
+        states = super().read_states(keys, roots)
+        if self.rival is not None and keys:
+            rival, self.rival = self.rival, None
+            self._commit_one(rival, "")
+        return states
+
+
+async def test_a_round_reads_the_states_the_next_round_needs_behind_its_commit(
+    publisher: RecordingPublisher
+) -> None:
+    store = CountingStore()
+    report = await make_processor(store, publisher).process([message(0, order_event("a"))])
+    assert report.outcomes == {"SUCCESS": 3}, "CREATE, then CreateFulfilment, then FulfilmentCreated"
+    assert store.loads == 1, "rounds 2 and 3 found their entities' states read behind the commit before"
+    assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1)
+    assert await status_of(store) == ("FULFILLING", 2)
+
+
+async def test_a_state_read_ahead_and_changed_before_the_next_round_commits_is_decided_again(
+    publisher: RecordingPublisher
+) -> None:
+    from orchestrator.app.codec import commit_request, parse_event
+    from orchestrator.engine import decide
+
+    created_elsewhere = parse_event(orjson.dumps({
+        "id": "rival", "name": "CreateFulfilment", "retailerId": "1", "entityType": "FULFILMENT",
+        "entitySubtype": "HD", "entityRef": "O-1-F1", "rootEntityType": "ORDER", "rootEntityRef": "O-1"}))
+    rival = decide(created_elsewhere, None, fulfilment_workflow(), NOW)
+    store = CountingStore(dataclasses.replace(commit_request(rival), outbox=[]))  # it left the outbox empty
+    report = await make_processor(store, publisher).process([message(0, order_event("a"))])
+    assert report.conflict_rounds == 1, "CreateFulfilment was decided on the read-ahead state, then conflicted"
+    assert store.loads == 2, "the conflicting event's entity is read again"
+    assert report.outcomes == {"SUCCESS": 1, "NO_MATCH": 1}, "on the fresh state CreateFulfilment no longer matches"
+    assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1), "the rival's fulfilment, not a second one"
+    assert await status_of(store) == ("BOOKED", 1)
