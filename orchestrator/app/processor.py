@@ -136,12 +136,13 @@ class BatchProcessor:
         known: States = {}
         generation = 0
         while pending:
-            retry, sent, known = await self._round(pending, report, dead, via_kafka, known)
+            runs_next = generation < self.same_root_rounds  # whether the events it sends may run next
+            retry, sent, known = await self._round(pending, report, dead, via_kafka, known, read_ahead=runs_next)
             if retry:
                 report.conflict_rounds += 1
                 if report.conflict_rounds >= MAX_CONFLICT_ROUNDS:
                     raise RuntimeError(f"{len(retry)} event(s) still conflict after {MAX_CONFLICT_ROUNDS} rounds")
-            if generation >= self.same_root_rounds:
+            if not runs_next:
                 sent = []  # deeper generations go through Kafka, as every event did before this bound
             generation += bool(sent)
             ran_here.update(e.id for _, e in sent)
@@ -168,15 +169,15 @@ class BatchProcessor:
         await self.store.drop_in_flight(list(never_land.items()))
 
     async def _round(self, pending: Pending, report: BatchReport, dead: Dead, via_kafka: set[RootKey],
-                     known: States) -> tuple[Pending, Pending, States]:
+                     known: States, *, read_ahead: bool) -> tuple[Pending, Pending, States]:
         """Decide and commit. Returns the events whose entity moved under us, to be decided again, the events
-        the applied ones sent to entities of their own root, to run next, and the states of those entities
-        as this round's commit left them (read behind it, in its round trip)."""
+        the applied ones sent to entities of their own root, to run next, and (``read_ahead``) the states of
+        those entities as this round's commit left them (read behind it, in its round trip)."""
         async with self.store.commit_stream() as stream:
             planned = await self._plan(pending, dead, stream, known)
-            ahead = _next_round_entities(planned)
+            ahead = _next_round_entities(planned) if read_ahead else []
             results, states = await stream.results_then_load([k for k, _ in ahead], [r for _, r in ahead])
-        read_ahead: States = {} if states is None else dict(zip((k for k, _ in ahead), states, strict=True))
+        next_states: States = {} if states is None else dict(zip((k for k, _ in ahead), states, strict=True))
         to_commit = [p for p in planned if p.request is not None]
         retry: Pending = []
         sent: Pending = []
@@ -194,7 +195,7 @@ class BatchProcessor:
                 if p.decision.outgoing:
                     sent.extend(self._to_run_here(p, result, via_kafka))
         report.duplicates += sum(1 for p in planned if p.request is None)
-        return retry, sent, read_ahead
+        return retry, sent, next_states
 
     def _to_run_here(self, p: _Planned, result: CommitResult, via_kafka: set[RootKey]) -> Pending:
         assert p.request is not None and p.decision is not None

@@ -438,6 +438,7 @@ class CountingStore(MemoryStore):
     def __init__(self, rival: CommitRequest | None = None) -> None:
         super().__init__()
         self.loads = 0
+        self.read_ahead: list[EntityKey] = []
         self.rival = rival
 
     async def load(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
@@ -446,6 +447,7 @@ class CountingStore(MemoryStore):
 
     def read_states(self, keys: Sequence[EntityKey], roots: Sequence[RootKey]) -> list[Entity | None]:
         states = super().read_states(keys, roots)
+        self.read_ahead.extend(keys)
         if self.rival is not None and keys:
             rival, self.rival = self.rival, None
             self._commit_one(rival, "")
@@ -459,6 +461,7 @@ async def test_a_round_reads_the_states_the_next_round_needs_behind_its_commit(
     report = await make_processor(store, publisher).process([message(0, order_event("a"))])
     assert report.outcomes == {"SUCCESS": 3}, "CREATE, then CreateFulfilment, then FulfilmentCreated"
     assert store.loads == 1, "rounds 2 and 3 found their entities' states read behind the commit before"
+    assert store.read_ahead == [FULFILMENT, ORDER]
     assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1)
     assert await status_of(store) == ("FULFILLING", 2)
 
@@ -480,3 +483,10 @@ async def test_a_state_read_ahead_and_changed_before_the_next_round_commits_is_d
     assert report.outcomes == {"SUCCESS": 1, "NO_MATCH": 1}, "on the fresh state CreateFulfilment no longer matches"
     assert await status_of(store, FULFILMENT) == ("AWAITING_PICK", 1), "the rival's fulfilment, not a second one"
     assert await status_of(store) == ("BOOKED", 1)
+
+
+async def test_nothing_is_read_ahead_for_events_that_will_go_through_kafka(publisher: RecordingPublisher) -> None:
+    store = CountingStore()
+    report = await make_processor(store, publisher, same_root_rounds=0).process([message(0, order_event("a"))])
+    assert report.ran_here == 0 and len(publisher.on("t.events")) == 1, "CreateFulfilment went through Kafka"
+    assert store.read_ahead == []
