@@ -1,21 +1,24 @@
-"""The events consumer: batches go straight from aiokafka to the processor; offsets are committed after each.
+"""The events consumer: batches go straight from aiokafka to the processor; offsets are committed after them.
 
 Faust runs the worker around it (the HTTP API, the webhook agent, signals and shutdown), but the events topic
 is read here with aiokafka's batched ``getmany``. Faust's streams turn every message into an event, pass it
 through a queue from a consumer thread, and keep per-message offset books: that was about a fifth of the
 worker's CPU per event, for batches the processor handles whole anyway.
 
-A batch is applied (its atomic Redis steps) and then settled (its outbox relay, then its offsets committed)
-in a task of its own: the next batch is applied meanwhile, while the broker takes the first one's messages.
-Settles run one after the other, in batch order, and a batch is applied only once the settle before the
-previous one is done (at most one batch is relayed while another is applied).
+A batch is applied (its atomic Redis steps) and then settled (its outbox relay) in a task of its own: the
+next batch is applied meanwhile, while the broker takes the first one's messages. Settles run one after the
+other, in batch order, and a batch is applied only once the settle before the previous one is done (at most
+one batch is relayed while another is applied). The offsets of settled batches are committed together, at
+most every ``ORCH_COMMIT_INTERVAL_MS`` and one commit at a time, beside the relay rather than in its way: a
+commit per batch of a few events was a broker request per batch, and the next batch's relay waited for it.
 
 Guarantees:
 - a batch's offsets are committed only after :meth:`Runtime.apply` and :meth:`Runtime.settle` returned, so
   after its atomic Redis step and its outbox relay (a crash anywhere before means redelivery, and dedup), and
-  after every earlier batch's;
-- a rebalance waits for the batch in hand and its settle: partitions are given up only once every batch is
-  committed, and records of a partition revoked meanwhile are left to its next owner;
+  after every earlier batch's; commits go out one at a time, so a partition's committed offset only grows;
+- a rebalance (and a stop) waits for the batch in hand and its settle, and commits at once: partitions are
+  given up only once every batch is committed, and records of a partition revoked meanwhile are left to its
+  next owner;
 - one partition's records are processed in offset order, and an entity's events share a partition;
 - no offset is passed over unread: a fetch that jumps over some is read again from the first one missing
   (app/offset_guard.py).
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +89,10 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
         self._guard: OffsetGuard[TopicPartition] = OffsetGuard()
-        self._settling: asyncio.Task[None] | None = None  # the last applied batch's relay and offset commit
+        self._settling: asyncio.Task[None] | None = None  # the last applied batch's relay
+        self._uncommitted: dict[TopicPartition, int] = {}  # relayed batches' offsets, not committed yet
+        self._committing: asyncio.Task[None] | None = None
+        self._last_commit = 0.0  # time.monotonic() of the last commit sent
 
     async def start(self) -> None:
         """Create missing topics, start the runtime (producer, outbox sweep) and join the group."""
@@ -114,6 +121,7 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
             if fetched:
                 async with self._batch_in_hand:
                     await self._process(consumer, fetched)
+            self._commit_when_due(consumer)  # when idle too: a quiet partition's offsets still go in time
         await self._settled()
 
     async def stop(self) -> None:
@@ -123,8 +131,9 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         if task is not None and task is not asyncio.current_task():
             await asyncio.wait({task}, timeout=STOP_GRACE_S)
             task.cancel()  # a no-op when it finished
-        if self._settling is not None:
-            self._settling.cancel()  # a no-op when it finished; else its batch is redelivered
+        for task in (self._settling, self._committing):
+            if task is not None:
+                task.cancel()  # a no-op when it finished; else its batch is redelivered
         if self._consumer is not None:
             with contextlib.suppress(KafkaError):
                 await self._consumer.stop()
@@ -149,21 +158,48 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
     async def _process_and_commit(self, consumer: AIOKafkaConsumer, batch: list[Incoming],
                                   offsets: dict[TopicPartition, int]) -> None:
         applied = await self.runtime.apply(batch)
-        await self._settled()  # the previous batch's, which ran while this one was applied
-        self._settling = asyncio.create_task(self._settle_and_commit(consumer, applied, offsets))
+        await self._relayed()  # the previous batch's, which ran while this one was applied
+        self._settling = asyncio.create_task(self._settle(consumer, applied, offsets))
 
-    async def _settled(self) -> None:
-        """Wait for the last applied batch to be relayed and its offsets committed."""
+    async def _relayed(self) -> None:
+        """Wait for the last applied batch to be relayed."""
         if self._settling is not None:
             await self._settling
 
-    async def _settle_and_commit(self, consumer: AIOKafkaConsumer, applied: Applied,
-                                 offsets: dict[TopicPartition, int]) -> None:
+    async def _settled(self) -> None:
+        """Wait for the last applied batch to be relayed, and commit every relayed batch's offsets now."""
+        await self._relayed()
+        while self._uncommitted or self._commit_in_flight():
+            if not self._commit_in_flight():
+                self._start_commit(self._consumer)
+            assert self._committing is not None
+            await self._committing
+
+    async def _settle(self, consumer: AIOKafkaConsumer, applied: Applied, offsets: dict[TopicPartition, int]) -> None:
         await self.runtime.settle(applied)
+        self._uncommitted.update(offsets)  # a later batch's offset of a partition replaces an earlier one's
+        self._commit_when_due(consumer)
+
+    def _commit_in_flight(self) -> bool:
+        return self._committing is not None and not self._committing.done()
+
+    def _commit_when_due(self, consumer: AIOKafkaConsumer) -> None:
+        interval_s = self.settings.commit_interval_ms / 1000
+        if self._uncommitted and not self._commit_in_flight() and time.monotonic() - self._last_commit >= interval_s:
+            self._start_commit(consumer)
+
+    def _start_commit(self, consumer: AIOKafkaConsumer | None) -> None:
+        if consumer is None:
+            raise RuntimeError("EventConsumer commits before start()")
+        offsets, self._uncommitted = self._uncommitted, {}
+        self._last_commit = time.monotonic()
+        self._committing = asyncio.create_task(self._commit(consumer, offsets))
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:  # the group moved on (e.g. a batch outlived the poll interval): redelivered
-            log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", events=applied.report.received,
+            log.warning("offsets_not_committed", error=f"{type(exc).__name__}: {exc}", partitions=_names(set(offsets)),
                         hint="the events are redelivered to the partitions' owner and skipped there as duplicates; "
                              "a batch must finish within the group's poll interval (5 min): if this repeats while "
                              "Redis and Kafka are up, lower ORCH_BATCH_SIZE")

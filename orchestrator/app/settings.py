@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(default=500, ge=1, description="Most events processed in one batch")
     batch_wait_ms: int = Field(default=10, ge=0, description="Longest wait to fill a batch")
+    commit_interval_ms: int = Field(
+        default=200, ge=0,
+        description="Least time between two offset commits of the events consumer (0: after every batch). A crash "
+        "redelivers what was processed since the last commit; those events are recognised as duplicates")
     fetch_wait_ms: int = Field(
         default=10, ge=1, description="Longest a fetch waits at the broker for data (a floor under latency)"
     )

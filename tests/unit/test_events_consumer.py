@@ -151,9 +151,15 @@ class FakeKafkaConsumer:
         self.seeks.append((tp, offset))
 
 
+def consumer_for(kafka: FakeKafkaConsumer, runtime: FakeRuntime, *, commit_interval_ms: int = 0) -> EventConsumer:
+    events = EventConsumer(Settings(commit_interval_ms=commit_interval_ms), cast(Any, runtime))
+    events._consumer = cast(Any, kafka)  # what start() connects
+    return events
+
+
 async def test_the_worker_processes_and_commits_up_to_a_hole_then_reads_the_partition_again_from_it() -> None:
     runtime, kafka = FakeRuntime(), FakeKafkaConsumer({P0, P1})
-    events = EventConsumer(Settings(), cast(Any, runtime))
+    events = consumer_for(kafka, runtime)
     await events._process(cast(Any, kafka), {P0: records(P0, 0, 1), P1: records(P1, 0)})
     await events._process(cast(Any, kafka), {P0: records(P0, 2, 5), P1: records(P1, 3)})
     await events._settled()
@@ -162,10 +168,10 @@ async def test_the_worker_processes_and_commits_up_to_a_hole_then_reads_the_part
     assert kafka.seeks == [(P0, 3), (P1, 1)]
 
 
-def consumer_with_steps() -> tuple[EventConsumer, FakeRuntime, FakeKafkaConsumer]:
+def consumer_with_steps(commit_interval_ms: int = 0) -> tuple[EventConsumer, FakeRuntime, FakeKafkaConsumer]:
     runtime, kafka = FakeRuntime(), FakeKafkaConsumer({P0})
     kafka.steps = runtime.steps
-    return EventConsumer(Settings(), cast(Any, runtime)), runtime, kafka
+    return consumer_for(kafka, runtime, commit_interval_ms=commit_interval_ms), runtime, kafka
 
 
 async def test_the_next_batch_is_applied_while_the_previous_one_is_relayed_and_offsets_commit_in_order() -> None:
@@ -180,8 +186,45 @@ async def test_the_next_batch_is_applied_while_the_previous_one_is_relayed_and_o
     runtime.hold_settle.set()
     await second
     await events._settled()
-    assert runtime.steps == ["apply 1", "settle 1 starts", "apply 2", "settle 1 done", f"commit {({P0: 2})}",
-                             "settle 2 starts", "settle 2 done", f"commit {({P0: 3})}"]
+    steps = runtime.steps
+    assert steps.index(f"commit {({P0: 2})}") > steps.index("settle 1 done"), "offsets go only once relayed"
+    assert steps.index(f"commit {({P0: 3})}") > steps.index("settle 2 done")
+    assert kafka.commits == [{P0: 2}, {P0: 3}]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_offsets_relayed_within_the_commit_interval_go_in_one_commit(monkeypatch: Any) -> None:
+    clock = Clock()
+    monkeypatch.setattr("orchestrator.app.consumer.time", clock)
+    events, _, kafka = consumer_with_steps(commit_interval_ms=1000)
+    for first in (0, 2, 4):
+        await events._process(cast(Any, kafka), {P0: records(P0, first, first + 1)})
+        await events._relayed()
+        await asyncio.sleep(0)
+    assert kafka.commits == [{P0: 2}], "the first batch commits at once; the next two wait for the interval"
+    clock.now += 0.5
+    events._commit_when_due(cast(Any, kafka))  # what the fetch loop does after every fetch
+    await asyncio.sleep(0)
+    assert kafka.commits == [{P0: 2}]
+    clock.now += 0.5
+    events._commit_when_due(cast(Any, kafka))
+    await asyncio.sleep(0)
+    assert kafka.commits == [{P0: 2}, {P0: 6}]
+
+
+async def test_a_stop_or_rebalance_commits_what_waits_for_the_interval() -> None:
+    events, _, kafka = consumer_with_steps(commit_interval_ms=3_600_000)
+    await events._process(cast(Any, kafka), {P0: records(P0, 0)})
+    await events._process(cast(Any, kafka), {P0: records(P0, 1, 2)})
+    await events.on_partitions_revoked({P0})
+    assert kafka.commits == [{P0: 1}, {P0: 3}]
 
 
 async def test_partitions_are_given_up_only_once_the_last_batch_is_relayed_and_committed() -> None:
