@@ -191,6 +191,8 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
     def _start_commit(self, consumer: AIOKafkaConsumer | None) -> None:
         if consumer is None:
             raise RuntimeError("EventConsumer commits before start()")
+        if self._committing is not None:
+            self._committing.result()  # a commit that failed other than as Kafka trouble stops the worker here
         offsets, self._uncommitted = self._uncommitted, {}
         self._last_commit = time.monotonic()
         self._committing = asyncio.create_task(self._commit(consumer, offsets))

@@ -6,7 +6,9 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any, NamedTuple, cast
 
+import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError
 
 from orchestrator.app.codec import Incoming
 from orchestrator.app.consumer import EventConsumer, next_offsets, to_batch
@@ -217,6 +219,37 @@ async def test_offsets_relayed_within_the_commit_interval_go_in_one_commit(monke
     events._commit_when_due(cast(Any, kafka))
     await asyncio.sleep(0)
     assert kafka.commits == [{P0: 2}, {P0: 6}]
+
+
+async def test_a_commit_that_fails_other_than_as_kafka_trouble_stops_the_consumer_at_the_next_commit() -> None:
+    events, _, kafka = consumer_with_steps()
+
+    async def broken(offsets: dict[TopicPartition, int]) -> None:
+        raise RuntimeError("a bug in the client")
+
+    kafka.commit = broken  # type: ignore[method-assign]
+    await events._process(cast(Any, kafka), {P0: records(P0, 0)})
+    await events._relayed()
+    with pytest.raises(RuntimeError, match="a bug in the client"):
+        await events._settled()
+
+
+async def test_a_commit_the_group_refuses_is_logged_and_the_next_one_goes_on() -> None:
+    events, _, kafka = consumer_with_steps()
+    refused: list[dict[TopicPartition, int]] = []
+    commit = kafka.commit
+
+    async def refuse_first(offsets: dict[TopicPartition, int]) -> None:
+        if not refused:
+            refused.append(offsets)
+            raise CommitFailedError("the group rebalanced")
+        await commit(offsets)
+
+    kafka.commit = refuse_first  # type: ignore[method-assign]
+    await events._process(cast(Any, kafka), {P0: records(P0, 0)})
+    await events._process(cast(Any, kafka), {P0: records(P0, 1)})
+    await events._settled()
+    assert (refused, kafka.commits) == ([{P0: 1}], [{P0: 2}])
 
 
 async def test_a_stop_or_rebalance_commits_what_waits_for_the_interval() -> None:
