@@ -174,6 +174,7 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
                 self._start_commit(self._consumer)
             assert self._committing is not None
             await self._committing
+        self._raise_if_commit_failed()
 
     async def _settle(self, consumer: AIOKafkaConsumer, applied: Applied, offsets: dict[TopicPartition, int]) -> None:
         await self.runtime.settle(applied)
@@ -191,11 +192,16 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
     def _start_commit(self, consumer: AIOKafkaConsumer | None) -> None:
         if consumer is None:
             raise RuntimeError("EventConsumer commits before start()")
-        if self._committing is not None:
-            self._committing.result()  # a commit that failed other than as Kafka trouble stops the worker here
+        self._raise_if_commit_failed()
         offsets, self._uncommitted = self._uncommitted, {}
         self._last_commit = time.monotonic()
         self._committing = asyncio.create_task(self._commit(consumer, offsets))
+
+    def _raise_if_commit_failed(self) -> None:
+        """A commit that failed other than as Kafka trouble (which ``_commit`` logs) stops the worker, as a failed
+        relay does: it is a bug, and the worker must not go on as if its offsets were committed."""
+        if self._committing is not None and self._committing.done():
+            self._committing.result()
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
