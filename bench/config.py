@@ -19,6 +19,7 @@ EVENTS_PER_ORDER = 1 + len(FULFILMENT_STEPS)  # the input per order: CREATE + th
 ORDER_FINAL_VERSION = 6  # CREATE + five notifications from the fulfilment (CompleteOrder runs inline)
 FULFILMENT_FINAL_VERSION = 6  # CreateFulfilment + the five warehouse steps
 CONTESTANTS = ("orchestrator", "limit", "broker", "naive")
+RATIO_BASES = ("limit", "broker", "naive")  # the orchestrator is set against each
 
 
 def env_batch_size() -> int:

@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.config import EVENTS_PER_ORDER, BenchConfig
+from bench.config import EVENTS_PER_ORDER, RATIO_BASES, BenchConfig
 from bench.contestants.specs import SPECS, Spec
 from bench.load import order_ref, phase1, phase2
 from bench.run import BenchFailure, ContestantRun, Paced, offsets, paced_orders, say, summarize_paced
@@ -100,7 +100,6 @@ def _result(spec: Spec, run: ContestantRun, refs: list[str], paced: Paced, probl
 
 RATIO_METRICS = ("events_per_s", "input_events_per_s", "cpu_us_per_event", "peak_rss_mb")
 RATIO_LATENCY = ("p50_ms", "p99_ms")
-RATIO_BASES = ("limit", "broker", "naive")
 
 
 def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:

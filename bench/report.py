@@ -14,15 +14,14 @@ from typing import Any
 
 import orjson
 
-from bench.config import CONTESTANTS, REPO, RESULTS_CSV, RESULTS_DIR
+from bench.config import CONTESTANTS, RATIO_BASES, REPO, RESULTS_CSV, RESULTS_DIR
 
 CSV_METRICS = ("events_per_s", "input_events_per_s", "cpu_us_per_event", "p50_ms", "p95_ms", "p99_ms", "peak_rss_mb")
 CSV_COLUMNS = [
     "timestamp", "machine", "git_commit", "orders", "paced_rate",
     *(f"{c}_{m}" for c in CONTESTANTS for m in CSV_METRICS),
     "orchestrator_orders_per_s",
-    *(f"orchestrator/{b}_{m}" for b in ("limit", "naive", "broker")
-      for m in ("events_per_s", "cpu_us_per_event", "p99_ms")),
+    *(f"orchestrator/{b}_{m}" for b in RATIO_BASES for m in ("events_per_s", "cpu_us_per_event", "p99_ms")),
 ]
 
 

@@ -131,9 +131,9 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         if task is not None and task is not asyncio.current_task():
             await asyncio.wait({task}, timeout=STOP_GRACE_S)
             task.cancel()  # a no-op when it finished
-        for task in (self._settling, self._committing):
-            if task is not None:
-                task.cancel()  # a no-op when it finished; else its batch is redelivered
+        for unfinished in (self._settling, self._committing):
+            if unfinished is not None:
+                unfinished.cancel()  # a no-op when it finished; else its batch is redelivered
         if self._consumer is not None:
             with contextlib.suppress(KafkaError):
                 await self._consumer.stop()
