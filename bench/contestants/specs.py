@@ -27,7 +27,7 @@ from bench.stack import Servers
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.adapters.servers import free_port
 from orchestrator.app.settings import Settings
-from orchestrator.model import EntityKey, RootKey
+from orchestrator.model import Category, EntityKey, RootKey, read_audit_message
 
 CHUNK = 2000
 Check = Callable[[Servers, Namespace, list[str]], Awaitable[list[str]]]
@@ -131,7 +131,7 @@ def orchestrator_committed(value: bytes) -> list[str]:
     sent inline has its own)."""
     if b'"category":"EVENT"' not in value:
         return []
-    return [r["eventId"] for r in orjson.loads(value) if r.get("category") == "EVENT"]
+    return [r.event_id for r in read_audit_message(value) if r.category is Category.EVENT]
 
 
 def passthrough_committed(value: bytes) -> list[str]:

@@ -9,7 +9,7 @@ import orjson
 from pydantic import ValidationError
 
 from orchestrator.engine import Decision
-from orchestrator.model import Event, audit_json, audit_message
+from orchestrator.model import Event, audit_message
 from orchestrator.ports import CommitRequest, OutMessage, Record, Topic
 
 
@@ -69,7 +69,7 @@ def _explain(exc: ValidationError) -> str:
 
 def commit_request(decision: Decision) -> CommitRequest:
     before, event = decision.before, decision.event
-    audit = audit_message(audit_json(decision.audit)) if decision.audit else b""
+    audit = audit_message(decision.audit) if decision.audit else b""
     # the events sent come first, in the order sent (BatchProcessor pairs them with decision.outgoing)
     outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json(), out.id) for out in decision.outgoing]
     root_key = before.root_key.tag.encode()

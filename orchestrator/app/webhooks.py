@@ -40,7 +40,7 @@ from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.webhook_sender import Delivery, RetryPolicy, WebhookSender, not_sent
 from orchestrator.app.codec import BadInput, Incoming, dead_letter
 from orchestrator.app.settings import Settings
-from orchestrator.model import AuditRecord, Category, EntityKey, Outcome, RootKey, audit_message
+from orchestrator.model import AuditEntry, AuditRecord, Category, EntityKey, Outcome, RootKey, audit_message
 from orchestrator.ports import EntityStore, Publisher, Record
 
 if TYPE_CHECKING:
@@ -178,8 +178,9 @@ class WebhookHandler:
             return not_sent(job.url, f"internal error: {type(exc).__name__}: {exc}")
 
     async def _audit(self, job: WebhookJob, delivery: Delivery) -> None:
-        raw = audit_record(job, delivery, self.clock()).to_json()
-        record = Record(self.audit_topic, job.root.tag.encode(), audit_message([raw]))
+        audited = audit_record(job, delivery, self.clock())
+        raw = audited.to_json()
+        record = Record(self.audit_topic, job.root.tag.encode(), audit_message([AuditEntry.of(audited)]))
         await self._until_done("append_audit", lambda: self.store.append_audit(job.key, job.root, [raw]))
         await self._until_done("publish_audit", lambda: self.publisher.publish([record]))
         fields = {"delivery_id": job.id, "url": job.url, "attempts": delivery.attempts,

@@ -6,7 +6,6 @@ from orchestrator.model.audit import (
     AuditRecord,
     Category,
     Outcome,
-    audit_json,
     audit_message,
     read_audit_message,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "StatusDef",
     "Trigger",
     "WorkflowDefinition",
-    "audit_json",
     "audit_message",
     "read_audit_message",
 ]

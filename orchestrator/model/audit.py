@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -61,13 +61,21 @@ class AuditHead(NamedTuple):
     root_entity_type: str
     root_entity_ref: str
 
-    def json_prefix(self) -> bytes:
-        """``{"at":…,"rootEntityRef":…,`` — the opening of each of this event's audit records' JSON."""
-        wire = {
+    def wire(self) -> dict[str, Any]:
+        return {
             "at": self.at, "eventId": self.event_id, "eventName": self.event_name, "retailerId": self.retailer_id,
             "entityType": self.entity_type, "entityRef": self.entity_ref, "rootEntityType": self.root_entity_type,
             "rootEntityRef": self.root_entity_ref,
         }
+
+    def json_prefix(self, shared: AuditHead | None = None) -> bytes:
+        """``{"at":…,"rootEntityRef":…,`` — the opening of a record's JSON with this head; given the head a
+        message states once (``shared``), only the fields that differ from it."""
+        wire = self.wire()
+        if shared is not None:
+            wire = {k: v for (k, v), theirs in zip(wire.items(), shared, strict=True) if v != theirs}
+            if not wire:
+                return b"{"
         return orjson.dumps(wire, option=orjson.OPT_UTC_Z)[:-1] + b","
 
 
@@ -84,6 +92,13 @@ class AuditEntry(NamedTuple):
     duration_us: int | None
     data: dict[str, Any]
 
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditEntry:
+        head = AuditHead(record.at, record.event_id, record.event_name, record.retailer_id, record.entity_type,
+                         record.entity_ref, record.root_entity_type, record.root_entity_ref)
+        return cls(head, record.category, record.status, record.name, record.message, record.duration_us,
+                   record.data)
+
     def to_json(self, prefix: bytes | None = None) -> bytes:
         """The record's JSON; ``prefix`` is its head's ``json_prefix()`` when the caller has it already."""
         tail: dict[str, Any] = {"category": self.category, "status": self.status, "name": self.name,
@@ -97,31 +112,36 @@ class AuditEntry(NamedTuple):
         return AuditRecord.model_validate_json(self.to_json())
 
 
-def audit_json(entries: Iterable[AuditEntry]) -> list[bytes]:
-    """The JSON of each record, the shared head serialised once per event rather than once per record."""
-    out: list[bytes] = []
-    head: AuditHead | None = None
-    prefix = b""
+def audit_message(entries: Sequence[AuditEntry]) -> bytes:
+    """One event's audit records as one message (on ``{prefix}.audit`` and in the entity's audit stream):
+    the head the records share (when, the event, the entity) once, then the records in the order they
+    happened, each without the head fields it shares (a record of an event run inline names that event):
+
+        {"at": …, "eventId": …, …, "rootEntityRef": …, "records": [{"category": …}, {"eventId": …, …}]}
+
+    One message per event rather than one per record, and the head once rather than per record: the broker
+    and Redis handle each record and each byte at a cost, and the head was half of an event's audit."""
+    shared = entries[0].head
+    prefixes = {id(shared): b"{"}
+    records: list[bytes] = []
     for entry in entries:
-        if entry.head is not head:
-            head, prefix = entry.head, entry.head.json_prefix()
-        out.append(entry.to_json(prefix))
-    return out
-
-
-def audit_message(records: Sequence[bytes]) -> bytes:
-    """One event's audit records as one message (on ``{prefix}.audit`` and in the entity's audit stream): a
-    JSON array of the records, in the order they happened. One message per event rather than one per
-    record: the broker handles each record at a cost, and an event's records belong together."""
-    return b"[" + b",".join(records) + b"]"
+        prefix = prefixes.get(id(entry.head))
+        if prefix is None:
+            prefix = prefixes[id(entry.head)] = entry.head.json_prefix(shared)
+        records.append(entry.to_json(prefix))
+    return shared.json_prefix() + b'"records":[' + b",".join(records) + b"]}"
 
 
 def read_audit_message(value: bytes) -> list[AuditRecord]:
-    """The records of an audit message (:func:`audit_message`); a single record object, as earlier versions
-    published them one by one, is read as a list of one."""
+    """The records of an audit message (:func:`audit_message`), each with the head it shares put back. Read
+    too: a JSON array of whole records, and a single record object, as earlier versions published them."""
     if value.lstrip()[:1] == b"[":
         return _AUDIT_LIST.validate_json(value)
-    return [AuditRecord.model_validate_json(value)]
+    data = orjson.loads(value)
+    if not isinstance(data, dict) or "records" not in data:
+        return [AuditRecord.model_validate(data)]
+    records = data.pop("records")
+    return _AUDIT_LIST.validate_python([{**data, **record} for record in records])
 
 
 _AUDIT_LIST = TypeAdapter(list[AuditRecord])

@@ -28,11 +28,25 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         schema = model.model_json_schema(by_alias=True, mode="validation")
         out[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{name}.schema.json",
                      **schema}
-    out["audit-message"] = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "audit-message.schema.json",
-        "title": "AuditMessage", "type": "array", "items": {"$ref": "audit-record.schema.json"},
-        "description": "A message of the audit topic: the audit records of one event's execution (the events "
-                       "it ran inline included), in the order they happened; a webhook's outcome is an array "
-                       "of one.",
-    }
+    out["audit-message"] = _audit_message_schema()
     return out
+
+
+def _audit_message_schema() -> dict[str, Any]:
+    """:func:`orchestrator.model.audit.audit_message`: the shared head once, then records that may restate it."""
+    def field(name: str) -> dict[str, str]:
+        return {"$ref": f"audit-record.schema.json#/properties/{name}"}
+    record = AuditRecord.model_json_schema(by_alias=True, mode="validation")
+    head = [name for name in record["required"] if name != "category"]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "audit-message.schema.json",
+        "title": "AuditMessage", "type": "object",
+        "description": "A message of the audit topic: the audit records of one event's execution (the events it "
+                       "ran inline included), in the order they happened. What the records share (when, the "
+                       "event, the entity) is stated once; a record restates only what differs (an inline "
+                       "event's eventId and eventName). A webhook's outcome is a message of one record.",
+        "properties": {**{name: field(name) for name in head}, "records": {
+            "type": "array", "items": {"type": "object", "required": ["category"],
+                                       "properties": {name: field(name) for name in record["properties"]}}}},
+        "required": [*head, "records"],
+    }

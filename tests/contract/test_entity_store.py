@@ -10,7 +10,7 @@ from redis.crc import key_slot
 
 from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.adapters.redis_store import COMMIT_SHA, RedisStore, ledger_id
-from orchestrator.model import AuditRecord, Category, Entity, EntityKey, RootKey, audit_message
+from orchestrator.model import AuditEntry, AuditRecord, Category, Entity, EntityKey, RootKey, audit_message
 from orchestrator.ports import CommitRequest, CommitStatus, EntityStore, OutboxEntry, OutMessage, Topic
 
 StoreFactory = Callable[..., EntityStore]
@@ -31,19 +31,23 @@ def entity_json(key: EntityKey, root: RootKey, version: int, status: str, event_
     ).to_state_json()
 
 
-def audit_json(event_id: str, key: EntityKey = ORDER, message: str = "") -> bytes:
+def record(event_id: str, key: EntityKey = ORDER, message: str = "") -> AuditRecord:
     return AuditRecord(
         at=NOW, event_id=event_id, event_name="CREATE", retailer_id=key.retailer_id, entity_type=key.entity_type,
         entity_ref=key.entity_ref, root_entity_type=ROOT.entity_type, root_entity_ref=ROOT.entity_ref,
         category=Category.EVENT, message=message or event_id,
-    ).to_json()
+    )
+
+
+def audit_json(event_id: str, key: EntityKey = ORDER, message: str = "") -> bytes:
+    return record(event_id, key, message).to_json()
 
 
 def request(event_id: str, expected: int, status: str | None = "BOOKED", *, key: EntityKey = ORDER,
-            root: RootKey = ROOT, audit: Sequence[bytes] | None = None,
+            root: RootKey = ROOT, audit: Sequence[AuditRecord] | None = None,
             outbox: Sequence[OutMessage] = ()) -> CommitRequest:
     entity = None if status is None else entity_json(key, root, expected + 1, status, event_id)
-    records = [audit_json(event_id, key)] if audit is None else audit
+    records = [AuditEntry.of(r) for r in ([record(event_id, key)] if audit is None else audit)]
     return CommitRequest(event_id, root, key, expected, entity, audit_message(records) if records else b"", outbox)
 
 
@@ -68,11 +72,11 @@ class EntityStoreContract:
 
     async def test_child_links_are_written_with_the_step_and_read_per_parent(self, store: EntityStore) -> None:
         created = CommitRequest("e1", ROOT, ORDER, 0, entity_json(ORDER, ROOT, 1, "BOOKED", "e1"),
-                                audit_message([audit_json("e1")]), (),
+                                audit_message([AuditEntry.of(record("e1"))]), (),
                                 child_links=[(ORDER, "FULFILMENT:F-1", "CREATED"),
                                              (ORDER, "FULFILMENT:F-2", "CREATED")])
         moved = CommitRequest("e2", ROOT, FULFILMENT, 0, entity_json(FULFILMENT, ROOT, 1, "PICKED", "e2"),
-                              audit_message([audit_json("e2", FULFILMENT)]), (),
+                              audit_message([AuditEntry.of(record("e2", FULFILMENT))]), (),
                               child_links=[(ORDER, "FULFILMENT:F-1", "PICKED")])
         refused = CommitRequest("e1", ROOT, FULFILMENT, 1, None, b"", (),
                                 child_links=[(ORDER, "FULFILMENT:F-2", "LOST")])
@@ -100,7 +104,7 @@ class EntityStoreContract:
 
     async def test_duplicate_event_id_writes_nothing(self, store: EntityStore) -> None:
         await store.commit([request("e1", 0, "BOOKED", outbox=[out(1)])])
-        [result] = await store.commit([request("e1", 1, "PICKING", audit=[audit_json("e1", message="again")],
+        [result] = await store.commit([request("e1", 1, "PICKING", audit=[record("e1", message="again")],
                                                outbox=[out(2)])])
         assert result.status is DUPLICATE
         assert result.outbox_pending == 1
@@ -180,9 +184,9 @@ class EntityStoreContract:
 
     async def test_audit_is_oldest_first_per_entity_and_limited(self, store: EntityStore) -> None:
         await store.commit([
-            request("e1", 0, audit=[audit_json("e1", message="a"), audit_json("e1", message="b")]),
-            request("f1", 0, key=FULFILMENT, audit=[audit_json("f1", FULFILMENT)]),
-            request("e2", 1, audit=[audit_json("e2", message="c")]),
+            request("e1", 0, audit=[record("e1", message="a"), record("e1", message="b")]),
+            request("f1", 0, key=FULFILMENT, audit=[record("f1", FULFILMENT)]),
+            request("e2", 1, audit=[record("e2", message="c")]),
         ])
         trail = await store.audit(ORDER, ROOT)
         assert [r.message for r in trail] == ["a", "b", "c"]
@@ -193,7 +197,7 @@ class EntityStoreContract:
 
     async def test_audit_keeps_about_maxlen_events_the_newest(self, make_store: StoreFactory) -> None:
         store = make_store(audit_maxlen=5)
-        await store.commit([request(f"e{i:03}", i, audit=[audit_json(f"e{i:03}", message=f"m{i:03}-{n}")
+        await store.commit([request(f"e{i:03}", i, audit=[record(f"e{i:03}", message=f"m{i:03}-{n}")
                                                            for n in range(3)]) for i in range(250)])
         kept = [r.message for r in await store.audit(ORDER, ROOT, limit=10_000)]
         assert 15 <= len(kept) < 750 and len(kept) % 3 == 0, "an event's records are kept or dropped together"
@@ -204,7 +208,7 @@ class EntityStoreContract:
         self, make_store: StoreFactory
     ) -> None:
         store = make_store(audit_maxlen=5)
-        await store.commit([request("e1", 0, audit=[audit_json("e1", message="committed")])])
+        await store.commit([request("e1", 0, audit=[record("e1", message="committed")])])
         await store.append_audit(ORDER, ROOT, [audit_json("e1", message="webhook 1"),
                                                audit_json("e1", message="webhook 2")])
         await store.append_audit(ORDER, ROOT, [])

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from orchestrator.engine import WorkflowInvalid, compile_workflow, decide, derived_event_id
 from orchestrator.engine.compiled import CompiledWorkflow
 from orchestrator.model import (
-    AuditRecord,
+    AuditEntry,
     Category,
     Entity,
     Event,
     Outcome,
     WorkflowDefinition,
-    audit_json,
     audit_message,
     read_audit_message,
 )
@@ -143,13 +143,14 @@ def test_a_rule_returning_something_else_than_actions_fails_the_event_and_says_w
     assert "'str', which is not an action: return SetStatus" in d.audit[-1].message
 
 
-def test_audit_json_shares_the_head_and_equals_each_records_own_json() -> None:
+def test_an_events_audit_message_states_the_shared_head_once_and_each_record_without_it() -> None:
     d = decide(event("CREATE", total=5), None, workflow(BOOK), NOW)
-    encoded = audit_json(d.audit)
-    assert encoded == [r.to_json() for r in d.audit]
-    records = [AuditRecord.model_validate_json(raw) for raw in encoded]
-    assert [r.category for r in records] == [r.category for r in d.audit]
-    assert {(r.event_id, r.entity_ref, r.root_entity_ref, r.at) for r in records} == {("e1", "O-1", "O-1", NOW)}
+    message = orjson.loads(audit_message(d.audit))
+    head = {"at": "2026-11-21T12:00:00Z", "eventId": "e1", "eventName": "CREATE", "retailerId": "1",
+            "entityType": "ORDER", "entityRef": "O-1", "rootEntityType": "ORDER", "rootEntityRef": "O-1"}
+    assert {k: v for k, v in message.items() if k != "records"} == head
+    assert [r["category"] for r in message["records"]] == [r.category.value for r in d.audit]
+    assert not any(head.keys() & r.keys() for r in message["records"])
 
 
 def test_an_events_keys_name_it_and_its_root_and_leave_its_json_and_equality_alone() -> None:
@@ -159,11 +160,22 @@ def test_an_events_keys_name_it_and_its_root_and_leave_its_json_and_equality_alo
     assert Event.model_validate_json(read.to_json()) == fresh
 
 
-def test_an_events_audit_message_reads_back_as_its_records_in_order_and_one_record_as_a_list_of_one() -> None:
+def test_an_events_audit_message_reads_back_as_its_records_in_order_with_their_inline_events() -> None:
+    create = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [
+        rule("SendEvent", eventName="Pick"), rule("SetState", status="BOOKED")]}
+    pick = {"name": "Pick", "triggers": [{"status": "BOOKED"}], "rules": [rule("SetState", status="PICKING")]}
+    d = decide(event("CREATE"), None, workflow(create, pick), NOW)
+    records = [r.to_record() for r in d.audit]
+    assert {r.event_name for r in records} == {"CREATE", "Pick"}
+    assert read_audit_message(audit_message(d.audit)) == records
+    assert read_audit_message(audit_message([AuditEntry.of(records[-1])])) == records[-1:]
+
+
+def test_audit_messages_of_earlier_versions_still_read() -> None:
     d = decide(event("CREATE", total=5), None, workflow(BOOK), NOW)
     records = [r.to_record() for r in d.audit]
-    assert read_audit_message(audit_message(audit_json(d.audit))) == records
-    assert read_audit_message(records[0].to_json()) == records[:1]  # as records were published before
+    assert read_audit_message(b"[" + b",".join(r.to_json() for r in records) + b"]") == records
+    assert read_audit_message(records[0].to_json()) == records[:1]
 
 
 def test_set_attributes_from_event_and_literals() -> None:
