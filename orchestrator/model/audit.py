@@ -61,22 +61,21 @@ class AuditHead(NamedTuple):
     root_entity_type: str
     root_entity_ref: str
 
-    def wire(self) -> dict[str, Any]:
-        return {
-            "at": self.at, "eventId": self.event_id, "eventName": self.event_name, "retailerId": self.retailer_id,
-            "entityType": self.entity_type, "entityRef": self.entity_ref, "rootEntityType": self.root_entity_type,
-            "rootEntityRef": self.root_entity_ref,
-        }
-
     def json_prefix(self, shared: AuditHead | None = None) -> bytes:
         """``{"at":…,"rootEntityRef":…,`` — the opening of a record's JSON with this head; given the head a
         message states once (``shared``), only the fields that differ from it."""
-        wire = self.wire()
-        if shared is not None:
-            wire = {k: v for (k, v), theirs in zip(wire.items(), shared, strict=True) if v != theirs}
+        if shared is None:
+            wire = dict(zip(AUDIT_HEAD_FIELDS, self, strict=True))
+        else:
+            wire = {name: ours for name, ours, theirs in zip(AUDIT_HEAD_FIELDS, self, shared, strict=True)
+                    if ours != theirs}
             if not wire:
                 return b"{"
         return orjson.dumps(wire, option=orjson.OPT_UTC_Z)[:-1] + b","
+
+
+AUDIT_HEAD_FIELDS = ("at", "eventId", "eventName", "retailerId", "entityType", "entityRef", "rootEntityType",
+                     "rootEntityRef")  # AuditHead's fields as the wire names them
 
 
 class AuditEntry(NamedTuple):
@@ -121,6 +120,8 @@ def audit_message(entries: Sequence[AuditEntry]) -> bytes:
 
     One message per event rather than one per record, and the head once rather than per record: the broker
     and Redis handle each record and each byte at a cost, and the head was half of an event's audit."""
+    if not entries:
+        raise ValueError("an audit message needs at least one record")
     shared = entries[0].head
     prefixes = {id(shared): b"{"}
     records: list[bytes] = []

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrator.model.audit import AuditRecord
+from orchestrator.model.audit import AUDIT_HEAD_FIELDS, AuditRecord
 from orchestrator.model.entity import Entity
 from orchestrator.model.event import Event
 from orchestrator.model.report import ExecutionReport
@@ -37,7 +37,7 @@ def _audit_message_schema() -> dict[str, Any]:
     def field(name: str) -> dict[str, str]:
         return {"$ref": f"audit-record.schema.json#/properties/{name}"}
     record = AuditRecord.model_json_schema(by_alias=True, mode="validation")
-    head = [name for name in record["required"] if name != "category"]
+    head = list(AUDIT_HEAD_FIELDS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "audit-message.schema.json",
         "title": "AuditMessage", "type": "object",

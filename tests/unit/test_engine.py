@@ -171,6 +171,11 @@ def test_an_events_audit_message_reads_back_as_its_records_in_order_with_their_i
     assert read_audit_message(audit_message([AuditEntry.of(records[-1])])) == records[-1:]
 
 
+def test_an_audit_message_of_no_records_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one record"):
+        audit_message([])
+
+
 def test_audit_messages_of_earlier_versions_still_read() -> None:
     d = decide(event("CREATE", total=5), None, workflow(BOOK), NOW)
     records = [r.to_record() for r in d.audit]
