@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -92,7 +93,9 @@ class EventConsumer(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self._settling: asyncio.Task[None] | None = None  # the last applied batch's relay
         self._uncommitted: dict[TopicPartition, int] = {}  # relayed batches' offsets, not committed yet
         self._committing: asyncio.Task[None] | None = None
-        self._last_commit = 0.0  # time.monotonic() of the last commit sent
+        # time.monotonic() of the last commit sent; none yet, so the first is due at once (monotonic() counts
+        # from boot, so 0.0 would hold the first commit back for the interval on a machine just started)
+        self._last_commit = -math.inf
 
     async def start(self) -> None:
         """Create missing topics, start the runtime (producer, outbox sweep) and join the group."""
