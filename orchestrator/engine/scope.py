@@ -5,10 +5,19 @@ Views are plain dicts built by hand (no pydantic dumps on the hot path) and rebu
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+import orjson
 
 from orchestrator.model import Entity, Event
 from orchestrator.model._fast import replace
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment.isoformat()`` in a third of the time (orjson's writer; an offset to the second, which RFC 3339
+    cannot state, is cut to the minute). Every view has two."""
+    return orjson.dumps(moment)[1:-1].decode()
 
 
 def event_view(event: Event) -> dict[str, Any]:
@@ -19,7 +28,7 @@ def event_view(event: Event) -> dict[str, Any]:
         "attributes": event.attributes, "source": event.source,
     }
     if event.scheduled_on is not None:
-        view["scheduledOn"] = event.scheduled_on.isoformat()
+        view["scheduledOn"] = rfc3339(event.scheduled_on)
     if event.parent_entity_type is not None:
         view |= {"parentEntityType": event.parent_entity_type, "parentEntityRef": event.parent_entity_ref}
     return view
@@ -74,8 +83,8 @@ class Working:
                 "context": self.context, "version": b.version, "workflowName": b.workflow_name,
                 "workflowVersion": b.workflow_version, "parentEntityType": b.parent_entity_type,
                 "parentEntityRef": b.parent_entity_ref,
-                "createdOn": b.created_on.isoformat() if b.created_on is not None else None,
-                "updatedOn": b.updated_on.isoformat() if b.updated_on is not None else None,
+                "createdOn": rfc3339(b.created_on) if b.created_on is not None else None,
+                "updatedOn": rfc3339(b.updated_on) if b.updated_on is not None else None,
             }
         return self._view
 

@@ -61,17 +61,14 @@ class AuditHead(NamedTuple):
     root_entity_type: str
     root_entity_ref: str
 
-    def json_prefix(self, shared: AuditHead | None = None) -> bytes:
-        """``{"at":…,"rootEntityRef":…,`` — the opening of a record's JSON with this head; given the head a
-        message states once (``shared``), only the fields that differ from it."""
-        if shared is None:
-            wire = dict(zip(AUDIT_HEAD_FIELDS, self, strict=True))
-        else:
-            wire = {name: ours for name, ours, theirs in zip(AUDIT_HEAD_FIELDS, self, shared, strict=True)
-                    if ours != theirs}
-            if not wire:
-                return b"{"
-        return orjson.dumps(wire, option=orjson.OPT_UTC_Z)[:-1] + b","
+    def json_prefix(self) -> bytes:
+        """``{"at":…,"rootEntityRef":…,`` — the opening of a whole record's JSON with this head."""
+        return orjson.dumps(dict(zip(AUDIT_HEAD_FIELDS, self, strict=True)), option=orjson.OPT_UTC_Z)[:-1] + b","
+
+    def differences(self, shared: AuditHead) -> dict[str, Any]:
+        """The wire fields where this head differs from the one a message states once (``shared``)."""
+        return {name: ours for name, ours, theirs in zip(AUDIT_HEAD_FIELDS, self, shared, strict=True)
+                if ours != theirs}
 
 
 AUDIT_HEAD_FIELDS = ("at", "eventId", "eventName", "retailerId", "entityType", "entityRef", "rootEntityType",
@@ -98,14 +95,18 @@ class AuditEntry(NamedTuple):
         return cls(head, record.category, record.status, record.name, record.message, record.duration_us,
                    record.data)
 
-    def to_json(self, prefix: bytes | None = None) -> bytes:
-        """The record's JSON; ``prefix`` is its head's ``json_prefix()`` when the caller has it already."""
-        tail: dict[str, Any] = {"category": self.category, "status": self.status, "name": self.name,
-                                "message": self.message, "data": self.data}
+    def to_json(self) -> bytes:
+        """The whole record's JSON, its head included."""
+        body = orjson.dumps(self.wire_fields({}), option=orjson.OPT_UTC_Z, default=str)
+        return self.head.json_prefix() + body[1:]
+
+    def wire_fields(self, head: dict[str, Any]) -> dict[str, Any]:
+        """The record's fields by their wire names, after ``head`` (the head fields it states itself)."""
+        fields = {**head, "category": self.category, "status": self.status, "name": self.name,
+                  "message": self.message, "data": self.data}
         if self.duration_us is not None:
-            tail["durationUs"] = self.duration_us
-        body = orjson.dumps(tail, option=orjson.OPT_UTC_Z, default=str)
-        return (prefix if prefix is not None else self.head.json_prefix()) + body[1:]
+            fields["durationUs"] = self.duration_us
+        return fields
 
     def to_record(self) -> AuditRecord:
         return AuditRecord.model_validate_json(self.to_json())
@@ -123,14 +124,16 @@ def audit_message(entries: Sequence[AuditEntry]) -> bytes:
     if not entries:
         raise ValueError("an audit message needs at least one record")
     shared = entries[0].head
-    prefixes = {id(shared): b"{"}
-    records: list[bytes] = []
+    differing: dict[int, dict[str, Any]] = {id(shared): {}}
+    records: list[dict[str, Any]] = []
     for entry in entries:
-        prefix = prefixes.get(id(entry.head))
-        if prefix is None:
-            prefix = prefixes[id(entry.head)] = entry.head.json_prefix(shared)
-        records.append(entry.to_json(prefix))
-    return shared.json_prefix() + b'"records":[' + b",".join(records) + b"]}"
+        own = differing.get(id(entry.head))
+        if own is None:
+            own = differing[id(entry.head)] = entry.head.differences(shared)
+        records.append(entry.wire_fields(own))
+    message: dict[str, Any] = dict(zip(AUDIT_HEAD_FIELDS, shared, strict=True))
+    message["records"] = records
+    return orjson.dumps(message, option=orjson.OPT_UTC_Z, default=str)  # one call: a call costs per record
 
 
 def read_audit_message(value: bytes) -> list[AuditRecord]:

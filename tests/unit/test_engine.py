@@ -134,6 +134,31 @@ class NotAnAction(Rule[RuleProps]):
         return ("BOOKED",)
 
 
+class SeesDates(Rule[RuleProps]):
+    Props = RuleProps
+    seen: list[tuple[Any, ...]] = []
+
+    def run(self, ctx: RuleContext) -> tuple[()]:
+        scope = ctx.scope
+        SeesDates.seen.append((scope["entity"]["createdOn"], scope["entity"]["updatedOn"],
+                               scope["event"]["scheduledOn"]))
+        return ()
+
+
+def test_rules_see_the_entitys_and_events_dates_as_iso_8601_text() -> None:
+    registry = core_registry()
+    registry.register(SeesDates)
+    rs = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [rule("SeesDates")]}
+    created = datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)
+    stored = entity("CREATED").model_copy(update={"created_on": created, "updated_on": created.replace(second=0,
+                                                                                                      microsecond=0)})
+    due = event("CREATE").model_copy(update={"scheduled_on": NOW})
+    SeesDates.seen.clear()
+    decide(due, stored, workflow(rs, registry=registry), NOW)
+    assert SeesDates.seen == [("2026-01-02T03:04:05.600000+00:00", "2026-01-02T03:04:00+00:00",
+                               "2026-11-21T12:00:00+00:00")]
+
+
 def test_a_rule_returning_something_else_than_actions_fails_the_event_and_says_what_to_return() -> None:
     registry = core_registry()
     registry.register(NotAnAction)
