@@ -58,10 +58,11 @@ class KafkaPublisher:
         producer = self._producer
         if producer is None:
             raise RuntimeError("KafkaPublisher.publish before start()")
+        for topic in {record.topic for record in records} - self._partitions.keys():
+            self._partitions[topic] = len(await producer.partitions_for(topic))
         groups: dict[tuple[str, int], list[Record]] = {}
-        for record in records:
-            partition = await self._partition_of(producer, record)
-            groups.setdefault((record.topic, partition), []).append(record)
+        for record in records:  # a plain call per record: a coroutine each cost more than the hash
+            groups.setdefault((record.topic, self._partition_of(record)), []).append(record)
         futures = [await self._send_group(producer, tp, group) for tp, group in groups.items()]
         await asyncio.gather(*(f for fs in futures for f in fs))
 
@@ -82,10 +83,8 @@ class KafkaPublisher:
             futures.append(await producer.send_batch(batch, topic, partition=partition))
         return futures
 
-    async def _partition_of(self, producer: AIOKafkaProducer, record: Record) -> int:
-        count = self._partitions.get(record.topic)
-        if count is None:
-            count = self._partitions[record.topic] = len(await producer.partitions_for(record.topic))
+    def _partition_of(self, record: Record) -> int:
+        count = self._partitions[record.topic]
         if record.key is None:
             return next(self._spread) % count
         hashed = self._hashes.get(record.key)
