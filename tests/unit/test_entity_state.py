@@ -56,3 +56,10 @@ def test_attributes_json_cannot_hold_are_still_written_as_pydantic_would() -> No
     state = orjson.loads(e.to_state_json())
     assert state["attributes"] == {"price": "9.95", "tags": ["gift"]}
     assert state["status"] == "PICKING"
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_a_state_read_back_is_written_again_byte_for_byte(name: str) -> None:
+    e = VARIANTS[name]
+    raw = e.to_state_json()
+    assert Entity.from_state_json(raw, e.key, e.root_key, e.version).to_state_json() == raw
