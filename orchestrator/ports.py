@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
@@ -34,8 +33,7 @@ class OutboxEntry(NamedTuple):
     messages: tuple[OutMessage, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CommitRequest:
+class CommitRequest(NamedTuple):  # a tuple: built once per event, a frozen dataclass costs 4x as much
     """One event's atomic step: everything is written, or nothing is.
 
     ``entity`` is the new state as ``Entity.to_state_json()`` (None leaves the entity untouched, as for NO_MATCH);
@@ -50,8 +48,8 @@ class CommitRequest:
     expected_version: int
     entity: bytes | None
     audit: bytes
-    outbox: Sequence[OutMessage] = field(default_factory=tuple)
-    child_links: Sequence[tuple[EntityKey, str, str]] = field(default_factory=tuple)  # (parent, TYPE:REF, status)
+    outbox: Sequence[OutMessage] = ()
+    child_links: Sequence[tuple[EntityKey, str, str]] = ()  # (parent, TYPE:REF, status)
 
 
 class CommitStatus(StrEnum):
@@ -60,8 +58,7 @@ class CommitStatus(StrEnum):
     CONFLICT = "CONFLICT"  # the entity's version moved: nothing written, decide again on fresh state
 
 
-@dataclass(frozen=True, slots=True)
-class CommitResult:
+class CommitResult(NamedTuple):
     status: CommitStatus
     outbox_pending: int  # entries in the root's outbox after this step (ours included when APPLIED and non-empty)
     in_flight: int = 0  # events sent to this root through Kafka and not yet applied (see mark_in_flight)

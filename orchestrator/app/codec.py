@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
 import orjson
 from pydantic import ValidationError
@@ -13,8 +12,7 @@ from orchestrator.model import Event, audit_message
 from orchestrator.ports import CommitRequest, OutMessage, Record, Topic
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming:
+class Incoming(NamedTuple):  # a tuple: one per message consumed
     """One consumed message and where it came from (for the DLQ and for logs)."""
 
     topic: str
