@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit integration schemas docs bench bench-scale bench-split bench-micro clean install
 
-# The engine's per-event modules compiled with mypyc (tools/build_native.py); rebuilt when they change, and
-# skipped (plain Python) where there is no C compiler.
-NATIVE_SRC := orchestrator/engine/execution.py orchestrator/engine/scope.py orchestrator/engine/effects.py
+# The per-event modules (the engine's, and the batch processor, relay and codec) compiled with mypyc
+# (tools/build_native.py); rebuilt when they change, and skipped (plain Python) where there is no C compiler.
+NATIVE_SRC := orchestrator/engine/execution.py orchestrator/engine/scope.py orchestrator/engine/effects.py \
+              orchestrator/app/processor.py orchestrator/app/relay.py orchestrator/app/codec.py
 NATIVE     := build/native/.built
 
 install: $(STAMP) $(NATIVE)
@@ -67,5 +68,5 @@ docs: $(STAMP)
 	$(BIN)/orchestrator rules --write docs/rules.md
 
 clean:
-	rm -f orchestrator/engine/*.so
+	rm -f orchestrator/engine/*.so orchestrator/app/*.so
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,10 @@
-"""Compile the engine's per-event modules to C extensions with mypyc (shipped with mypy), next to their sources.
+"""Compile the per-event modules to C extensions with mypyc (shipped with mypy), next to their sources: the
+engine's, and the worker's batch processor, outbox relay and codec.
 
 The modules stay plain, type-checked Python; the compiled ones take precedence on import and run the same code
-about 15% faster (the engine micro-benchmark: a ruleset of five rules with three conditions). Optional: when
-there is no C compiler, or a build fails, the pure-Python modules are used unchanged.
+faster: the engine about 15% (its micro-benchmark: a ruleset of five rules with three conditions), the
+processor, relay and codec together 3.8% fewer instructions per event in ``bench.processor_cpu``. Optional:
+when there is no C compiler, or a build fails, the pure-Python modules are used unchanged.
 
     python tools/build_native.py          # build (what `make install` does)
     python tools/build_native.py --clean  # remove the compiled modules
@@ -19,14 +21,14 @@ from mypyc.build import mypycify
 from setuptools import setup  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ("orchestrator/engine/execution.py", "orchestrator/engine/scope.py", "orchestrator/engine/effects.py")
+MODULES = ("orchestrator/engine/execution.py", "orchestrator/engine/scope.py", "orchestrator/engine/effects.py",
+           "orchestrator/app/processor.py", "orchestrator/app/relay.py", "orchestrator/app/codec.py")
 GROUP = "orchestrator.engine._native"  # the shared runtime library, kept inside the package
 
 
 def compiled_files() -> list[Path]:
-    package = ROOT / "orchestrator" / "engine"
-    names = [Path(m).stem for m in MODULES] + ["_native"]
-    return [p for name in names for p in package.glob(f"{name}.*.so")]
+    found = [p for m in MODULES for p in (ROOT / m).parent.glob(f"{Path(m).stem}.*.so")]
+    return found + list((ROOT / "orchestrator" / "engine").glob("_native*.so"))
 
 
 def clean() -> None:
