@@ -61,9 +61,9 @@ class AuditHead(NamedTuple):
     root_entity_type: str
     root_entity_ref: str
 
-    def json_prefix(self) -> bytes:
-        """``{"at":…,"rootEntityRef":…,`` — the opening of a whole record's JSON with this head."""
-        return orjson.dumps(dict(zip(AUDIT_HEAD_FIELDS, self, strict=True)), option=orjson.OPT_UTC_Z)[:-1] + b","
+    def wire_fields(self) -> dict[str, Any]:
+        """The head's fields by their wire names."""
+        return dict(zip(AUDIT_HEAD_FIELDS, self, strict=True))
 
     def differences(self, shared: AuditHead) -> dict[str, Any]:
         """The wire fields where this head differs from the one a message states once (``shared``)."""
@@ -97,8 +97,7 @@ class AuditEntry(NamedTuple):
 
     def to_json(self) -> bytes:
         """The whole record's JSON, its head included."""
-        body = orjson.dumps(self.wire_fields({}), option=orjson.OPT_UTC_Z, default=str)
-        return self.head.json_prefix() + body[1:]
+        return orjson.dumps(self.wire_fields(self.head.wire_fields()), option=orjson.OPT_UTC_Z, default=str)
 
     def wire_fields(self, head: dict[str, Any]) -> dict[str, Any]:
         """The record's fields by their wire names, after ``head`` (the head fields it states itself)."""
@@ -131,7 +130,7 @@ def audit_message(entries: Sequence[AuditEntry]) -> bytes:
         if own is None:
             own = differing[id(entry.head)] = entry.head.differences(shared)
         records.append(entry.wire_fields(own))
-    message: dict[str, Any] = dict(zip(AUDIT_HEAD_FIELDS, shared, strict=True))
+    message = shared.wire_fields()
     message["records"] = records
     return orjson.dumps(message, option=orjson.OPT_UTC_Z, default=str)  # one call: a call costs per record
 
