@@ -6,15 +6,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit integration schemas docs bench bench-scale bench-split bench-micro clean install
 
-# The per-event modules (the engine's, and the batch processor, relay and codec) compiled with mypyc
-# (tools/build_native.py); rebuilt when they change, and skipped (plain Python) where there is no C compiler.
-NATIVE_SRC := orchestrator/engine/execution.py orchestrator/engine/scope.py orchestrator/engine/effects.py \
-              orchestrator/app/processor.py orchestrator/app/relay.py orchestrator/app/codec.py
+# The per-event modules listed in tools/native_modules.txt (the engine's, the batch processor, relay, codec),
+# compiled with mypyc (tools/build_native.py); rebuilt when they change, and skipped (plain Python) where there
+# is no C compiler.
+NATIVE_SRC := $(shell cat tools/native_modules.txt)
 NATIVE     := build/native/.built
 
 install: $(STAMP) $(NATIVE)
 
-$(NATIVE): $(STAMP) $(NATIVE_SRC) tools/build_native.py
+$(NATIVE): $(STAMP) $(NATIVE_SRC) tools/build_native.py tools/native_modules.txt
 	$(BIN)/python tools/build_native.py
 	@mkdir -p build/native && touch $@
 
@@ -68,5 +68,5 @@ docs: $(STAMP)
 	$(BIN)/orchestrator rules --write docs/rules.md
 
 clean:
-	rm -f orchestrator/engine/*.so orchestrator/app/*.so
+	find orchestrator -name "*.so" -delete
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -20,8 +20,7 @@ import pytest
 def _drop_stale_native_engine() -> None:
     """Modules compiled by ``make`` (tools/build_native.py) take precedence over their sources: when a source
     was edited since, remove every compiled module so that the tests run the edit (``make`` rebuilds)."""
-    package = Path(__file__).resolve().parents[1] / "orchestrator"
-    compiled = [so for folder in ("engine", "app") for so in (package / folder).glob("*.so")]
+    compiled = list((Path(__file__).resolve().parents[1] / "orchestrator").rglob("*.so"))
     sources = [so.parent / f"{so.name.split('.')[0]}.py" for so in compiled]
     if any(py.exists() and py.stat().st_mtime > so.stat().st_mtime for so, py in zip(compiled, sources, strict=True)):
         for so in compiled:

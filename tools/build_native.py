@@ -21,8 +21,8 @@ from mypyc.build import mypycify
 from setuptools import setup  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ("orchestrator/engine/execution.py", "orchestrator/engine/scope.py", "orchestrator/engine/effects.py",
-           "orchestrator/app/processor.py", "orchestrator/app/relay.py", "orchestrator/app/codec.py")
+# the modules compiled, one path per line: also read by the Makefile (to rebuild) and by the tests
+MODULES = tuple((ROOT / "tools" / "native_modules.txt").read_text().split())
 GROUP = "orchestrator.engine._native"  # the shared runtime library, kept inside the package
 
 

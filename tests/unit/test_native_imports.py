@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def compiled_modules() -> list[str]:
-    """``MODULES`` of tools/build_native.py, read without importing it (it imports setuptools and mypyc)."""
-    tree = ast.parse((ROOT / "tools" / "build_native.py").read_text())
-    [paths] = [ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
-               and any(isinstance(t, ast.Name) and t.id == "MODULES" for t in node.targets)]
+    paths = (ROOT / "tools" / "native_modules.txt").read_text().split()
     return [path.removesuffix(".py").replace("/", ".") for path in paths]
 
 
