@@ -8,6 +8,7 @@ the wire are the same (tests/unit/test_redis_client.py compares both packers).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import hiredis
@@ -30,6 +31,11 @@ class CPackedCommands:
             return [hiredis.pack_command(args)]
         except TypeError as exc:
             raise DataError(f"invalid argument in Redis command {args[0]!r}: {exc}") from None
+
+    def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
+        # one buffer for a pipeline: the transport joins what it is given into one write anyway, and redis-py's
+        # loop that cuts the output into 6 KB pieces costs more than the packing itself
+        return [b"".join([self.pack_command(*command)[0] for command in commands])]
 
 
 _C_PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {}

@@ -76,6 +76,7 @@ GLOB_SPECIALS = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 
 
 _TOPIC_BYTES = {topic: topic.value.encode() for topic in Topic}
+_EVALSHA_COMMIT = (b"EVALSHA", COMMIT_SHA.encode())  # bytes: the packer splits a command name given as str
 
 
 def encode_entry(event_id: str, messages: Sequence[OutMessage]) -> bytes:
@@ -292,7 +293,7 @@ class RedisStore:
         keys = self.keys.commit(r.root, r.entity_key, [parent for parent, _, _ in r.child_links])
         outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
         links = [part for _, child, status in r.child_links for part in (child, status)]
-        return ("EVALSHA", COMMIT_SHA, len(keys), *keys, ledger_id(r.event_id), ledger_id(base) if base else b"",
+        return (*_EVALSHA_COMMIT, len(keys), *keys, ledger_id(r.event_id), ledger_id(base) if base else b"",
                 r.expected_version, self.dedup_ttl_s, self.audit_maxlen, r.entity or b"", r.audit, outbox,
                 self.audit_retention_s, *links)
 

@@ -28,6 +28,12 @@ def test_commands_reach_redis_as_redis_py_packs_them(args: tuple[object, ...]) -
     assert wire(packed, args) == wire(Connection(), args)
 
 
+def test_a_pipeline_reaches_redis_as_redis_py_packs_it() -> None:
+    packed = connect("redis://localhost:6379/0").connection_pool.make_connection()
+    ours = b"".join(packed.pack_commands(COMMANDS))
+    assert ours == b"".join(bytes(chunk) for chunk in Connection().pack_commands(COMMANDS))
+
+
 @pytest.mark.parametrize(("url", "base"), [
     ("redis://localhost:6379/0", Connection),
     ("rediss://localhost:6380/0", SSLConnection),
