@@ -43,6 +43,9 @@ def parse(argv: list[str] | None = None) -> tuple[str, BenchConfig, argparse.Nam
                    help="scale mode: the largest step (the full setting is 1,000,000)")
     p.add_argument("--steps", help="scale mode: the exact order counts to run, e.g. 10000,1000000 (default: the "
                                    "full setting's steps up to --max-orders)")
+    p.add_argument("--wave-orders", type=int, default=BenchConfig.wave_orders,
+                   help="scale mode: a larger step runs in waves of this many orders, each on topics of its own "
+                        "(the embedded broker keeps every record in memory; default 100,000)")
     p.add_argument("--workers", type=int, default=2, help="split mode: workers against 1")
     a = p.parse_args(argv)
     names = tuple(n.strip() for n in a.contestants.split(",") if n.strip())
@@ -51,7 +54,10 @@ def parse(argv: list[str] | None = None) -> tuple[str, BenchConfig, argparse.Nam
         p.error(f"unknown contestant(s) {sorted(unknown)}; choose from {', '.join(CONTESTANTS)}")
     if a.steps and not all(n.strip().isdigit() and int(n) > 0 for n in a.steps.split(",")):
         p.error(f"--steps {a.steps!r}: give order counts separated by commas, e.g. 10000,1000000")
-    cfg = BenchConfig(contestants=names, quick=a.quick, rate=a.rate, write_csv=not (a.quick or a.no_csv))
+    if a.wave_orders < 1:
+        p.error(f"--wave-orders {a.wave_orders}: give a positive number of orders")
+    cfg = BenchConfig(contestants=names, quick=a.quick, rate=a.rate, write_csv=not (a.quick or a.no_csv),
+                      wave_orders=a.wave_orders)
     if a.quick:
         cfg = replace(cfg, orders=QUICK_ORDERS, paced_seconds=6.0, stall_timeout_s=60.0)
     if a.orders:

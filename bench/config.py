@@ -40,6 +40,9 @@ class BenchConfig:
     quick: bool = False
     stall_timeout_s: float = 90.0  # no progress for this long fails the run
     write_csv: bool = True
+    # scale mode: a step of more orders runs in waves of this many, each on topics of its own, deleted after
+    # it; the embedded broker keeps every record in memory (about 16 KB of events and audit per order)
+    wave_orders: int = 100_000
 
     @property
     def label(self) -> str:
@@ -70,6 +73,7 @@ class Namespace(TopicNames):
     """One contestant run's private slice of the shared broker and Redis."""
 
     prefix: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}")
+    keys: str = ""  # the Redis key prefix when it differs from the topics' (runs that share one keyspace)
 
     @property
     def topics(self) -> list[str]:
@@ -77,7 +81,7 @@ class Namespace(TopicNames):
 
     @property
     def key_prefix(self) -> str:
-        return self.prefix
+        return self.keys or self.prefix
 
     @property
     def group(self) -> str:

@@ -83,8 +83,8 @@ async def run(redis_url: str, orders: int, rounds: int, same_root_rounds: int) -
     try:
         for r in range(rounds):
             refs = [order_ref(f"C{r}-", i) for i in range(orders)]
-            creates = [(m.key, m.value) for m in phase1(refs)]
-            steps = [(m.key, m.value) for m in phase2(refs)]
+            creates: list[tuple[bytes | None, bytes]] = [(m.key, m.value) for m in phase1(refs)]
+            steps: list[tuple[bytes | None, bytes]] = [(m.key, m.value) for m in phase2(refs)]
             started = time.process_time()
             created, offset = await process_all(processor, feed, creates, offset)
             stepped, offset = await process_all(processor, feed, steps, offset)

@@ -67,9 +67,10 @@ def say(text: str) -> None:
 
 
 class ContestantRun:
-    def __init__(self, spec: Spec, servers: Servers, cfg: BenchConfig, log_dir: Path) -> None:
+    def __init__(self, spec: Spec, servers: Servers, cfg: BenchConfig, log_dir: Path,
+                 ns: Namespace | None = None) -> None:
         self.spec, self.servers, self.cfg, self.log_dir = spec, servers, cfg, log_dir
-        self.ns = Namespace()
+        self.ns = ns or Namespace()
         self.phases: list[Phase] = []
         self.peak_rss = 0
         self.worker: WorkerProc | None = None

@@ -16,12 +16,13 @@ from bench.config import EVENTS_PER_ORDER, RETAILER, BenchConfig, Namespace
 from bench.contestants.specs import SPECS
 from bench.load import order_ref, phase1, phase2
 from bench.run import BenchFailure, ContestantRun, offsets, say
-from bench.stack import Servers, create_topics, drop_namespace, redis_used_memory
+from bench.stack import Servers, create_topics, drop_keys, drop_topics, redis_used_memory
 
 FULL_STEPS = (10_000, 30_000, 100_000, 300_000, 1_000_000)
 QUICK_STEPS = (300, 1_000)
 MB = 1024 * 1024
 MAX_WAIT_S = 120
+AUDIT_BYTES_PER_ORDER = 20_000  # roughly, in Redis until the audit retention runs out (12 audit messages)
 
 
 def scale_steps(max_orders: int, quick: bool) -> list[int]:
@@ -79,33 +80,66 @@ async def _after_retention(servers: Servers, ns: Namespace, before: int, orders:
             "one_order_keys_after_retention": await key_breakdown(servers.redis_url, ns, ref)}
 
 
-async def _step(cfg: BenchConfig, servers: Servers, log_dir: Path, orders: int) -> dict[str, Any]:
-    tag = uuid.uuid4().hex[:4].upper()
-    refs = [order_ref(f"{tag}-", i) for i in range(orders)]
-    run = ContestantRun(SPECS["orchestrator"], servers, cfg, log_dir)
+def waves(refs: list[str], size: int) -> list[list[str]]:
+    """The orders of a step in waves of at most ``size``, each run on topics of its own. The worker keeps
+    nothing per order, so a wave's worker meets the whole step's keyspace in Redis as one worker would."""
+    return [refs[at:at + size] for at in range(0, len(refs), size)]
+
+
+def refuse_unbounded_audit(servers: Servers, orders: int, wave_orders: int) -> None:
+    """A step beyond one wave on the embedded Redis needs a short audit retention, or the audit fills memory."""
+    if orders > wave_orders and servers.embedded and audit_retention_s() is None:
+        raise BenchFailure(
+            f"{orders:,} orders would keep about {orders * AUDIT_BYTES_PER_ORDER / 1e9:,.1f} GB of audit in the "
+            f"embedded Redis at the default retention; set ORCH_AUDIT_RETENTION_S (1 to {MAX_WAIT_S}, e.g. 2): "
+            "the step then waits it out and measures what a completed order keeps for good")
+
+
+async def _run_wave(cfg: BenchConfig, servers: Servers, log_dir: Path, refs: list[str], *, keys: str,
+                    label: str) -> ContestantRun:
+    """One wave's two phases, each on a fresh worker, on topics of its own that are deleted after it (the
+    embedded broker keeps every record in memory); its states stay in the step's keyspace (``keys``)."""
+    run = ContestantRun(SPECS["orchestrator"], servers, cfg, log_dir, Namespace(keys=keys))
     await create_topics(servers.bootstrap, run.ns)
-    before = await redis_used_memory(servers.redis_url)
     try:
         async with offsets(servers.bootstrap, run.ns.group) as off:
-            await run.preloaded_phase(off, f"{orders:,} orders phase 1", phase1(refs))
-            await run.preloaded_phase(off, f"{orders:,} orders phase 2", phase2(refs))
-        after = await redis_used_memory(servers.redis_url)
-        breakdown = await key_breakdown(servers.redis_url, run.ns, refs[len(refs) // 2])
-        expired = await _after_retention(servers, run.ns, before, orders, refs[len(refs) // 2])
-        say(f"scale {orders:,}: checking every order in Redis")
-        problems = await SPECS["orchestrator"].check(servers, run.ns, refs)
+            await run.preloaded_phase(off, f"{label} phase 1", phase1(refs))
+            await run.preloaded_phase(off, f"{label} phase 2", phase2(refs))
     finally:
         run.stop_worker()
+        await drop_topics(servers, run.ns)
+    return run
+
+
+async def _step(cfg: BenchConfig, servers: Servers, log_dir: Path, orders: int) -> dict[str, Any]:
+    refuse_unbounded_audit(servers, orders, cfg.wave_orders)
+    tag = uuid.uuid4().hex[:4].upper()
+    refs = [order_ref(f"{tag}-", i) for i in range(orders)]
+    ns = Namespace()  # the keyspace every wave writes to
+    before = await redis_used_memory(servers.redis_url)
+    runs: list[ContestantRun] = []
     try:
-        await drop_namespace(servers, run.ns)
-    except Exception as exc:  # cleaning up must not lose the step's result
-        say(f"scale {orders:,}: could not drop {run.ns.prefix}: {type(exc).__name__}: {exc}")
-    wall = sum(p.wall_s for p in run.phases)
-    events = sum(p.events for p in run.phases)
-    step = {"orders": orders, "input_events": orders * EVENTS_PER_ORDER, "events": events,
+        parts = waves(refs, cfg.wave_orders)
+        for i, part in enumerate(parts):
+            label = f"{orders:,} orders" + (f", wave {i + 1}/{len(parts)}" if len(parts) > 1 else "")
+            runs.append(await _run_wave(cfg, servers, log_dir, part, keys=ns.key_prefix, label=label))
+        after = await redis_used_memory(servers.redis_url)
+        breakdown = await key_breakdown(servers.redis_url, ns, refs[len(refs) // 2])
+        expired = await _after_retention(servers, ns, before, orders, refs[len(refs) // 2])
+        say(f"scale {orders:,}: checking every order in Redis")
+        problems = await SPECS["orchestrator"].check(servers, ns, refs)
+    finally:
+        try:
+            await drop_keys(servers, ns)
+        except Exception as exc:  # cleaning up must not lose the step's result
+            say(f"scale {orders:,}: could not drop {ns.key_prefix}: {type(exc).__name__}: {exc}")
+    phases = [p for run in runs for p in run.phases]
+    wall = sum(p.wall_s for p in phases)
+    events = sum(p.events for p in phases)
+    step = {"orders": orders, "waves": len(runs), "input_events": orders * EVENTS_PER_ORDER, "events": events,
             "events_per_s": round(events / wall, 1), "orders_per_s": round(orders / wall, 1),
-            "cpu_us_per_event": round(sum(p.cpu_s for p in run.phases) / events * 1e6, 1),
-            "peak_rss_mb": round(run.peak_rss / MB, 1), "redis_bytes": after - before,
+            "cpu_us_per_event": round(sum(p.cpu_s for p in phases) / events * 1e6, 1),
+            "peak_rss_mb": round(max(run.peak_rss for run in runs) / MB, 1), "redis_bytes": after - before,
             "redis_bytes_per_order": round((after - before) / orders), "one_order_keys": breakdown,
             "check": problems or "ok", **expired}
     say(f"scale {orders:,}: {step['events_per_s']:,.0f} events/s, worker peak RSS {step['peak_rss_mb']:,.0f} MB, "
@@ -142,6 +176,8 @@ def scale_table(results: dict[str, Any]) -> str:
         lines.append(f"{s['orders']:>10,}{s['events_per_s']:>10,.0f}{s['cpu_us_per_event']:>11,.0f}"
                      f"{s['peak_rss_mb']:>13,.0f}{s['redis_bytes_per_order']:>15,}"
                      f"{'-' if expired is None else f'{expired:,}':>17}  {check}")
+    lines.extend(f"{s['orders']:,} orders ran in {s['waves']} waves, each on topics of its own"
+                 for s in results["steps"] if s.get("waves", 1) > 1)
     if results["steps"]:
         last = results["steps"][-1]
         keys = last.get("one_order_keys_after_retention") or last["one_order_keys"]

@@ -50,6 +50,12 @@ async def create_topics(bootstrap: str, ns: Namespace) -> None:
 
 async def drop_namespace(s: Servers, ns: Namespace) -> None:
     """Delete the run's topics and Redis keys, so that the next contestant starts on an empty stage."""
+    await drop_topics(s, ns)
+    await drop_keys(s, ns)
+
+
+async def drop_topics(s: Servers, ns: Namespace) -> None:
+    """Delete the run's topics (the embedded broker keeps them in memory, and frees it)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap)
     await admin.start()
     try:
@@ -58,6 +64,9 @@ async def drop_namespace(s: Servers, ns: Namespace) -> None:
             await admin.delete_topics(names)
     finally:
         await admin.close()
+
+
+async def drop_keys(s: Servers, ns: Namespace) -> None:
     redis = Redis.from_url(s.redis_url, socket_timeout=300)
     try:
         if s.embedded:
