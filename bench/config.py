@@ -41,7 +41,7 @@ class BenchConfig:
     stall_timeout_s: float = 90.0  # no progress for this long fails the run
     write_csv: bool = True
     # scale mode: a step of more orders runs in waves of this many, each on topics of its own, deleted after
-    # it; the embedded broker keeps every record in memory (about 16 KB of events and audit per order)
+    # it; the embedded broker keeps every record in memory (about 20 KB of events and audit per order)
     wave_orders: int = 100_000
 
     @property
