@@ -1,5 +1,5 @@
 """Compile the per-event modules to C extensions with mypyc (shipped with mypy), next to their sources: the
-engine's, and the worker's batch processor, outbox relay and codec.
+engine's, the worker's batch processor, outbox relay and codec, and the audit records' model.
 
 The modules stay plain, type-checked Python; the compiled ones take precedence on import and run the same code
 faster: the engine about 15% (its micro-benchmark: a ruleset of five rules with three conditions), the
@@ -23,12 +23,22 @@ from setuptools import setup  # type: ignore[import-untyped]
 ROOT = Path(__file__).resolve().parents[1]
 # the modules compiled, one path per line: also read by the Makefile (to rebuild) and by the tests
 MODULES = tuple((ROOT / "tools" / "native_modules.txt").read_text().split())
-GROUP = "orchestrator.engine._native"  # the shared runtime library, kept inside the package
+# Each group shares one native library, kept inside the package. The models get a group of their own: in the
+# engine's, importing orchestrator.model would initialise the engine's modules, which import it (a cycle).
+MODEL_GROUP = "orchestrator.model._native"
+GROUP = "orchestrator.engine._native"
+
+
+def groups() -> list[tuple[list[str], str]]:
+    models = [m for m in MODULES if m.startswith("orchestrator/model/")]
+    rest = [m for m in MODULES if m not in models]
+    return [(paths, name) for paths, name in ((rest, GROUP), (models, MODEL_GROUP)) if paths]
 
 
 def compiled_files() -> list[Path]:
     found = [p for m in MODULES for p in (ROOT / m).parent.glob(f"{Path(m).stem}.*.so")]
-    return found + list((ROOT / "orchestrator" / "engine").glob("_native*.so"))
+    libraries = [ROOT / name.rpartition(".")[0].replace(".", "/") for name in (GROUP, MODEL_GROUP)]
+    return found + [p for folder in libraries for p in folder.glob("_native*.so")]
 
 
 def clean() -> None:
@@ -41,7 +51,7 @@ def build() -> int:
     clean()
     setup(
         name="orchestrator-native",
-        ext_modules=mypycify(list(MODULES), group_name=GROUP, opt_level="3"),
+        ext_modules=mypycify(list(MODULES), separate=groups(), opt_level="3"),
         script_args=["--quiet", "build_ext", "--inplace", "--build-temp", "build/native/temp",
                      "--build-lib", "build/native/lib"],
     )

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrator.model.audit import AUDIT_HEAD_FIELDS, AuditRecord
+from orchestrator.model.audit import AuditRecord
+from orchestrator.model.audit_entry import AUDIT_HEAD_FIELDS
 from orchestrator.model.entity import Entity
 from orchestrator.model.event import Event
 from orchestrator.model.report import ExecutionReport
@@ -33,7 +34,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
 
 
 def _audit_message_schema() -> dict[str, Any]:
-    """:func:`orchestrator.model.audit.audit_message`: the shared head once, then records that may restate it."""
+    """:func:`orchestrator.model.audit_entry.audit_message`: the shared head once, then records that may restate it."""
     def field(name: str) -> dict[str, str]:
         return {"$ref": f"audit-record.schema.json#/properties/{name}"}
     record = AuditRecord.model_json_schema(by_alias=True, mode="validation")
