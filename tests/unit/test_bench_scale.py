@@ -36,7 +36,7 @@ def test_a_step_beyond_one_wave_without_a_short_audit_retention_is_refused_with_
     monkeypatch.delenv("ORCH_AUDIT_RETENTION_S", raising=False)
     with pytest.raises(BenchFailure, match="ORCH_AUDIT_RETENTION_S") as refused:
         refuse_unbounded_audit(EMBEDDED, 1_000_000, 100_000)
-    assert "20.0 GB" in str(refused.value)
+    assert "25.0 GB" in str(refused.value)
 
 
 def test_one_wave_your_own_servers_or_a_short_retention_run(monkeypatch: pytest.MonkeyPatch) -> None:
