@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
+from pydantic.alias_generators import to_camel
 
 from orchestrator.model.audit import AuditRecord, Category, Outcome
 
 
 class AuditHead(NamedTuple):
-    """What every audit record of one event on one entity shares: when, which event, which entity."""
+    """What every audit record of one event on one entity shares: when, which event, which entity (the first
+    fields of ``AuditRecord``, by the same names)."""
 
     at: datetime
     event_id: str
@@ -34,8 +36,7 @@ class AuditHead(NamedTuple):
                 if ours != theirs}
 
 
-AUDIT_HEAD_FIELDS = ("at", "eventId", "eventName", "retailerId", "entityType", "entityRef", "rootEntityType",
-                     "rootEntityRef")  # AuditHead's fields as the wire names them
+AUDIT_HEAD_FIELDS = tuple(to_camel(name) for name in AuditHead._fields)  # as the wire (WireModel) names them
 
 
 class AuditEntry(NamedTuple):
@@ -53,8 +54,7 @@ class AuditEntry(NamedTuple):
 
     @classmethod
     def of(cls, record: AuditRecord) -> AuditEntry:
-        head = AuditHead(record.at, record.event_id, record.event_name, record.retailer_id, record.entity_type,
-                         record.entity_ref, record.root_entity_type, record.root_entity_ref)
+        head = AuditHead(*(getattr(record, name) for name in AuditHead._fields))
         return cls(head, record.category, record.status, record.name, record.message, record.duration_us,
                    record.data)
 

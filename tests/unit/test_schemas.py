@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from orchestrator.model import AuditEntry, AuditRecord, Category, audit_message
+from orchestrator.model import AuditEntry, AuditHead, AuditRecord, Category, audit_message
 from orchestrator.model.schemas import json_schemas
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -59,3 +59,10 @@ def test_the_audit_message_schema_refuses_a_record_without_category_and_a_messag
     assert not validator.is_valid({**message, "records": [{"status": "SUCCESS"}]})
     assert not validator.is_valid({k: v for k, v in message.items() if k != "eventId"})
     assert not validator.is_valid({**message, "records": [{"category": "NOT_A_CATEGORY"}]})
+
+
+def test_an_audit_entry_carries_the_records_head_fields_and_reads_back_as_the_same_record() -> None:
+    head_fields = AuditHead._fields
+    assert tuple(AuditRecord.model_fields)[:len(head_fields)] == head_fields
+    record = _record("e1", Category.EVENT)
+    assert AuditEntry.of(record).to_record() == record
