@@ -6,9 +6,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit integration schemas docs bench bench-scale bench-split bench-micro clean install
 
-# The per-event modules listed in tools/native_modules.txt (the engine's, the batch processor, relay, codec),
-# compiled with mypyc (tools/build_native.py); rebuilt when they change, and skipped (plain Python) where there
-# is no C compiler.
+# The per-event modules listed in tools/native_modules.txt, compiled with mypyc (tools/build_native.py); rebuilt
+# when they change, and skipped (plain Python) where there is no C compiler.
 NATIVE_SRC := $(shell cat tools/native_modules.txt)
 NATIVE     := build/native/.built
 

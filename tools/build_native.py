@@ -1,5 +1,5 @@
-"""Compile the per-event modules to C extensions with mypyc (shipped with mypy), next to their sources: the
-engine's, the worker's batch processor, outbox relay and codec, and the engine's audit entries.
+"""Compile the per-event modules (``tools/native_modules.txt``) to C extensions with mypyc (shipped with mypy),
+next to their sources.
 
 The modules stay plain, type-checked Python; the compiled ones take precedence on import and run the same code
 faster: the engine about 15% (its micro-benchmark: a ruleset of five rules with three conditions), the
