@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import importlib.util
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -31,6 +32,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 T = TypeVar("T")
 Probe = Callable[[str, int], bool]
 LOG_TAIL_LINES = 30
+LISTEN_PORTS_FROM = 20000
+FREE_PORT_TRIES = 100
 
 
 class ServerError(RuntimeError):
@@ -106,10 +109,37 @@ def parse_bootstrap(bootstrap: str) -> list[tuple[str, int]]:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing is bound to, for a server we are about to start.
+
+    It is picked below the kernel's ephemeral range: ``bind(0)`` would hand out a port from that range, and so
+    does every outgoing connection, so one of the broker's or Redis's clients could take the port between this
+    pick and the server's own bind ("address already in use", seen on CI)."""
+    below_ephemeral = range(LISTEN_PORTS_FROM, ephemeral_ports()[0])
+    if len(below_ephemeral) >= FREE_PORT_TRIES:
+        for port in random.sample(below_ephemeral, FREE_PORT_TRIES):
+            if bindable(host, port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        picked: int = sock.getsockname()[1]
+        return picked
+
+
+def ephemeral_ports(range_file: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (Linux publishes it; elsewhere the IANA range)."""
+    with contextlib.suppress(OSError, ValueError):
+        low, high = (int(part) for part in range_file.read_text().split())
+        return low, high
+    return 49152, 65535
+
+
+def bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def terminate(process: subprocess.Popen[bytes], timeout: float) -> None:

@@ -15,7 +15,9 @@ from orchestrator.adapters.servers import (
     ManagedProcess,
     ServerError,
     answers,
+    bindable,
     ensure_topics,
+    ephemeral_ports,
     find_redis_server,
     free_port,
     parse_bootstrap,
@@ -120,3 +122,17 @@ def test_addresses_are_parsed() -> None:
     assert parse_bootstrap("a:9093, b , [::1]:9094") == [("a", 9093), ("b", 9092), ("::1", 9094)]
     with pytest.raises(ValueError, match="no servers"):
         parse_bootstrap(" , ")
+
+
+def test_a_free_port_is_bindable_and_below_the_range_outgoing_connections_take() -> None:
+    first_ephemeral, _ = ephemeral_ports()
+    ports = {free_port() for _ in range(20)}
+    assert all(port < first_ephemeral and bindable("127.0.0.1", port) for port in ports)
+    assert len(ports) > 1, "ports are picked at random, so that two servers started together do not collide"
+
+
+def test_the_ephemeral_range_is_read_from_the_kernel_or_defaults_to_the_iana_one(tmp_path: Path) -> None:
+    published = tmp_path / "ip_local_port_range"
+    published.write_text("32768\t60999\n")
+    assert ephemeral_ports(published) == (32768, 60999)
+    assert ephemeral_ports(tmp_path / "absent") == (49152, 65535)
