@@ -34,6 +34,7 @@ Probe = Callable[[str, int], bool]
 LOG_TAIL_LINES = 30
 LISTEN_PORTS_FROM = 20000
 FREE_PORT_TRIES = 100
+ANY_ADDRESS = "0.0.0.0"  # free_port probes it: a port must be free on every address
 _HANDED_OUT: set[int] = set()  # by free_port, in this process
 
 
@@ -115,11 +116,12 @@ def free_port(host: str = "127.0.0.1") -> int:
     It is picked below the kernel's ephemeral range: ``bind(0)`` would hand out a port from that range, and so
     does every outgoing connection, so one of the broker's or Redis's clients could take the port between this
     pick and the server's own bind ("address already in use", seen on CI). A port is handed out once per
-    process, so that servers picked together (a stack's broker, Redis and HTTP port) never get the same one."""
+    process, so that servers picked together (a stack's broker, Redis and HTTP port) never get the same one;
+    and it is free on every address, as the worker's HTTP server binds them all by default."""
     below_ephemeral = range(LISTEN_PORTS_FROM, ephemeral_ports()[0])
     if len(below_ephemeral) >= FREE_PORT_TRIES:
         for port in random.sample(below_ephemeral, FREE_PORT_TRIES):
-            if port not in _HANDED_OUT and bindable(host, port):
+            if port not in _HANDED_OUT and bindable(host, port) and bindable(ANY_ADDRESS, port):
                 _HANDED_OUT.add(port)
                 return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -12,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from orchestrator.adapters.servers import (
+    ANY_ADDRESS,
     FREE_PORT_TRIES,
     LISTEN_PORTS_FROM,
     ManagedProcess,
@@ -130,7 +133,7 @@ def test_free_ports_are_bindable_distinct_and_below_the_range_outgoing_connectio
     first_ephemeral, _ = ephemeral_ports()
     ports = [free_port() for _ in range(200)]
     assert len(set(ports)) == len(ports), "a port is handed out once, so servers picked together never collide"
-    assert all(bindable("127.0.0.1", port) for port in ports)
+    assert all(bindable("127.0.0.1", port) and bindable(ANY_ADDRESS, port) for port in ports)
     if first_ephemeral - LISTEN_PORTS_FROM >= FREE_PORT_TRIES:  # otherwise the kernel's bind(0) picks
         assert all(LISTEN_PORTS_FROM <= port < first_ephemeral for port in ports)
 
@@ -140,3 +143,14 @@ def test_the_ephemeral_range_is_read_from_the_kernel_or_defaults_to_the_iana_one
     published.write_text("32768\t60999\n")
     assert ephemeral_ports(published) == (32768, 60999)
     assert ephemeral_ports(tmp_path / "absent") == (49152, 65535)
+
+
+def test_a_port_taken_on_another_address_is_not_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the worker's HTTP server binds every address: a port free on 127.0.0.1 alone would fail it
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as elsewhere:
+        elsewhere.bind(("127.0.0.2", 0))
+        elsewhere.listen()
+        taken = elsewhere.getsockname()[1]
+        assert bindable("127.0.0.1", taken)
+        monkeypatch.setattr(random, "sample", lambda population, k: [taken, *population[: k - 1]])
+        assert free_port() != taken
