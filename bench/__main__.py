@@ -25,6 +25,7 @@ from bench.run import say
 from bench.scale import run_scale, scale_steps, scale_table
 from bench.split import run_split, split_table
 from bench.stack import servers
+from bench.targets import as_json, judge_contest, judge_scale, render
 
 QUICK_ORDERS = 500
 
@@ -97,6 +98,8 @@ async def _run(mode: str, cfg: BenchConfig, a: argparse.Namespace) -> int:
         else:
             results |= await run_split(cfg, s, s.log_dir, a.workers)
     stamp = results["timestamp"]
+    verdicts = judge_contest(results) if mode == "contest" else judge_scale(results) if mode == "scale" else []
+    results["targets"] = as_json(verdicts)
     if mode == "contest":
         say("\n" + table(results))
         plot = plot_contest(results, write_json(results, stamp, suffix).with_suffix(".png"))
@@ -107,6 +110,8 @@ async def _run(mode: str, cfg: BenchConfig, a: argparse.Namespace) -> int:
         say("\n" + split_table(results))
         plot = None
         write_json(results, stamp, f"-split{suffix}")
+    if verdicts:
+        say("\n" + render(verdicts))
     failures = _failures(results)
     say(f"\nresults: bench/results/{stamp}*.json" + (f", plot {plot.relative_to(plot.parents[2])}" if plot else ""))
     if mode == "contest" and cfg.write_csv and not failures:
