@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from bench.config import BenchConfig
+from bench.scale import FULL_STEPS
 
 MIN_LIMIT_RATIO = 0.7
 MIN_NAIVE_RATIO = 12.0
@@ -19,7 +20,7 @@ MAX_P99_MS = 25.0
 MAX_CPU_US_PER_EVENT = 70.0
 MAX_WORKER_RSS_MB = 250.0
 MAX_REDIS_BYTES_PER_ORDER = 2_000
-FULL_SCALE_ORDERS = 1_000_000
+FULL_SCALE_ORDERS = FULL_STEPS[-1]  # the scale mode's full setting
 MIN_CONTEST_ORDERS = BenchConfig.orders  # the load the targets were set for: make bench's
 OTHERS = {"limit": "limit", "naive": "naive agent"}
 
