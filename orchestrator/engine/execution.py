@@ -7,6 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from orchestrator.engine.compiled import CompiledRuleset, CompiledWorkflow
@@ -107,13 +108,14 @@ class Execution:
         self.rulesets_run += 1
         self.record(event, RULESET, SUCCESS, ruleset.definition.name,
                     f"matched in status {self.working.status}{ruleset.how}", ruleset.audit_data)
-        view = self.scope.view(event)
-        ctx = RuleContext(event, None, self.now, view, self.children, entity_of=self._entity_now)
-        timer, record, results = self.timer, self.record, self.scope.results
+        scope = self.scope
+        ctx = RuleContext(event, None, self.now, None, self.children, entity_of=self._entity_now,
+                          scope_of=partial(scope.view, event))
+        timer, record = self.timer, self.record
         inline: list[Event] = []
         for compiled in ruleset.rules:
             self.current_rule = compiled.id
-            if compiled.check is not None and not compiled.check(view):
+            if compiled.check is not None and not compiled.check(scope.view(event)):
                 record(event, RULE, SKIPPED, compiled.name, compiled.skipped_message, compiled.skipped_data)
                 continue
             started = timer()
@@ -132,7 +134,7 @@ class Execution:
                         inline.append(produced)
             if result is not None:
                 data["result"] = result
-            results[compiled.id] = view["result"] = result  # `result` is the previous rule's output
+            scope.set_result(event, compiled.id, result)  # `result` is the previous rule's output
         return inline
 
     def _entity_now(self) -> Entity:

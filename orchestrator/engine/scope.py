@@ -96,17 +96,19 @@ class Scope:
     conditions and rules only read it while their step runs.
     """
 
-    __slots__ = ("_entity_view", "_views", "results", "working")
+    __slots__ = ("_last_result", "_views", "results", "working")
 
     def __init__(self, working: Working) -> None:
         self.working = working
         self._views: dict[str, dict[str, Any]] = {}
-        self._entity_view: dict[str, Any] | None = None
+        self._last_result: dict[str, Any] = {}  # by event id: what a view built now shows as ``result``
         self.results: dict[str, Any] = {}
 
-    def set_result(self, rule_id: str, value: Any) -> None:
-        self.results[rule_id] = value
-        for view in self._views.values():
+    def set_result(self, event: Event, rule_id: str, value: Any) -> None:
+        """A rule's output, run for ``event``: ``results[rule_id]``, and ``result`` in that event's view."""
+        self.results[rule_id] = self._last_result[event.id] = value
+        view = self._views.get(event.id)
+        if view is not None:
             view["result"] = value
 
     def context_changed(self) -> None:
@@ -115,9 +117,10 @@ class Scope:
             view["context"] = context
 
     def view(self, event: Event) -> dict[str, Any]:
+        """Built when a condition or rule first reads it (most rulesets' rules read nothing of it)."""
         view = self._views.get(event.id)
         if view is None:
             view = self._views[event.id] = {
                 "event": event_view(event), "entity": self.working.view(), "context": self.working.context,
-                "result": None, "results": self.results}
+                "result": self._last_result.get(event.id), "results": self.results}
         return view

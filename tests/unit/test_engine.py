@@ -20,7 +20,7 @@ from orchestrator.model import (
     audit_message,
     read_audit_message,
 )
-from orchestrator.rules import Rule, RuleContext, RuleProps, RuleRegistry, core_registry
+from orchestrator.rules import Output, Rule, RuleContext, RuleProps, RuleRegistry, core_registry
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 STATUSES = ["CREATED", "BOOKED", "PICKING", "COMPLETE", "CANCELLED"]
@@ -157,6 +157,31 @@ def test_rules_see_the_entitys_and_events_dates_as_iso_8601_text() -> None:
     decide(due, stored, workflow(rs, registry=registry), NOW)
     assert SeesDates.seen == [("2026-01-02T03:04:05.600000+00:00", "2026-01-02T03:04:00+00:00",
                                "2026-11-21T12:00:00+00:00")]
+
+
+class Scores(Rule[RuleProps]):
+    """Outputs a result without reading the scope: the views are built only when read."""
+
+    Props = RuleProps
+
+    def run(self, ctx: RuleContext) -> tuple[Output]:
+        return (Output({"score": 7}),)
+
+
+def test_a_view_first_read_after_earlier_rules_shows_their_result_and_the_state_they_left() -> None:
+    registry = core_registry()
+    registry.register(Scores)
+    rs = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [
+        rule("SetState", status="BOOKED"),
+        rule("Scores"),
+        {**rule("SetAttributes", attributes={"scored": True}),
+         "condition": "result.score = 7 AND entity.status = 'BOOKED'"},
+        rule("Scores"),
+        rule("SetContext", values={"seen": "{result.score}/{results.Scores.score}"}, resultAs="last")]}
+    d = decide(event("CREATE"), entity("CREATED"), workflow(rs, registry=registry), NOW)
+    assert d.after is not None and d.after.status == "BOOKED"
+    assert d.after.attributes == {"scored": True}
+    assert d.after.context == {"seen": "7/7", "last": {"score": 7}}
 
 
 def test_a_rule_returning_something_else_than_actions_fails_the_event_and_says_what_to_return() -> None:
