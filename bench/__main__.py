@@ -24,7 +24,7 @@ from bench.report import append_csv, git_commit, machine, table, timestamp, writ
 from bench.run import say
 from bench.scale import run_scale, scale_steps, scale_table
 from bench.split import run_split, split_table
-from bench.stack import servers
+from bench.stack import server_versions, servers
 from bench.targets import as_json, judge_contest, judge_scale, render
 
 QUICK_ORDERS = 500
@@ -88,8 +88,10 @@ async def _run(mode: str, cfg: BenchConfig, a: argparse.Namespace) -> int:
     results = _header(mode, cfg)
     suffix = "-quick" if cfg.quick else ""
     with servers() as s:
+        results["servers"] = await server_versions(s)
         say(f"bench {mode}: broker {s.bootstrap}, redis {s.redis_url} "
-            f"({'embedded' if s.embedded else 'yours'}); worker logs in {s.log_dir}")
+            f"({'embedded' if s.embedded else 'yours'}: {', '.join(results['servers'].values())}); "
+            f"worker logs in {s.log_dir}")
         if mode == "contest":
             results |= await run_contest(cfg, s, s.log_dir)
         elif mode == "scale":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 
 from bench.config import PARTITIONS, Namespace
-from orchestrator.adapters.servers import ensure_topics, start_redis, start_tansu
+from orchestrator.adapters.servers import ensure_topics, find_tansu, start_redis, start_tansu
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,23 @@ async def drop_keys(s: Servers, ns: Namespace) -> None:
             await redis.unlink(*batch)
     finally:
         await redis.aclose()
+
+
+async def server_versions(s: Servers) -> dict[str, str]:
+    """What the contestants ran against, for the results: the Redis server's version as it reports itself,
+    and the broker (the embedded Tansu's version, or the bootstrap servers given)."""
+    redis = Redis.from_url(s.redis_url)
+    try:
+        info = await redis.info("server")
+    finally:
+        await redis.aclose()
+    broker = f"Tansu {_tansu_version()} (embedded)" if s.embedded else "yours (ORCH_KAFKA_BOOTSTRAP)"
+    return {"redis": f"Redis {info.get('redis_version', '?')}", "broker": broker}
+
+
+def _tansu_version() -> str:
+    done = subprocess.run([find_tansu(), "--version"], capture_output=True, text=True, check=False, timeout=10)
+    return done.stdout.strip().removeprefix("tansu ") or "?"
 
 
 async def redis_used_memory(url: str) -> int:

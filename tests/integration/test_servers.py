@@ -13,6 +13,7 @@ import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.stack import Servers, server_versions
 from orchestrator.adapters.servers import (
     ANY_ADDRESS,
     FREE_PORT_TRIES,
@@ -154,3 +155,11 @@ def test_a_port_taken_on_another_address_is_not_handed_out(monkeypatch: pytest.M
         assert bindable("127.0.0.1", taken)
         monkeypatch.setattr(random, "sample", lambda population, k: [taken, *population[: k - 1]])
         assert free_port() != taken
+
+
+async def test_the_bench_records_which_redis_and_broker_it_ran_against(redis_url: str, tmp_path: Path) -> None:
+    yours = await server_versions(Servers("", redis_url, embedded=False, log_dir=tmp_path))
+    embedded = await server_versions(Servers("", redis_url, embedded=True, log_dir=tmp_path))
+    assert yours["redis"].split()[0] == "Redis" and yours["redis"].split()[1][0].isdigit()
+    assert yours["broker"] == "yours (ORCH_KAFKA_BOOTSTRAP)"
+    assert embedded["broker"].startswith("Tansu ") and embedded["broker"].split()[1][0].isdigit()
