@@ -58,6 +58,9 @@ class WorkflowRegistry:
         self._workflows: dict[WorkflowKey, CompiledWorkflow] = {}
         self._sources: dict[WorkflowKey, str] = {}
         self._latest: dict[WorkflowIdentity, WorkflowKey] = {}
+        # what lookup found, by its arguments as a plain tuple: one dict read per call instead of building a
+        # NamedTuple key or two (the worker looks up twice per event); workflows that were not found are not kept
+        self._found: dict[tuple[str, str, str, str | None], CompiledWorkflow] = {}
         for item in workflows:
             workflow, source = item if isinstance(item, tuple) else (item, None)
             self.add(workflow, source)
@@ -68,6 +71,7 @@ class WorkflowRegistry:
         if key in self._workflows:
             raise DuplicateWorkflow(key)
         self._workflows[key] = workflow
+        self._found.clear()
         if source is not None:
             self._sources[key] = source
         latest = self._latest.get(key.identity)
@@ -78,6 +82,17 @@ class WorkflowRegistry:
         self, retailer_id: str, entity_type: str, entity_subtype: str, version: str | None = None
     ) -> CompiledWorkflow | None:
         """The given version if it is loaded, else the latest version; None when there is no such workflow."""
+        asked = (retailer_id, entity_type, entity_subtype, version)
+        found = self._found.get(asked)
+        if found is None:
+            found = self._resolve(retailer_id, entity_type, entity_subtype, version)
+            if found is not None:
+                self._found[asked] = found
+        return found
+
+    def _resolve(
+        self, retailer_id: str, entity_type: str, entity_subtype: str, version: str | None
+    ) -> CompiledWorkflow | None:
         if version is not None:
             pinned = self._workflows.get(WorkflowKey(retailer_id, entity_type, entity_subtype, version))
             if pinned is not None:

@@ -64,6 +64,21 @@ def test_the_latest_does_not_depend_on_the_order_added() -> None:
         assert latest is not None and latest.version == "1.10"
 
 
+def test_a_version_added_after_lookups_is_what_the_next_lookups_find() -> None:
+    registry = WorkflowRegistry([compiled("1.0")])
+    for _ in range(2):  # the second lookup is answered from what the first found
+        first = registry.lookup("7", "ORDER", "HD")
+        assert first is not None and first.version == "1.0"
+        assert registry.lookup("7", "ORDER", "HD", "2.0") is first  # not loaded: the latest
+        assert registry.lookup("7", "ORDER", "CC") is None
+    registry.add(compiled("2.0"))
+    registry.add(compiled("1.0", subtype="CC"))
+    latest, pinned = registry.lookup("7", "ORDER", "HD"), registry.lookup("7", "ORDER", "HD", "2.0")
+    assert latest is not None and latest.version == "2.0" and pinned is latest
+    assert registry.lookup("7", "ORDER", "HD", "1.0") is first
+    assert registry.lookup("7", "ORDER", "CC") is not None
+
+
 def test_a_key_can_be_added_once() -> None:
     registry = WorkflowRegistry([compiled("1.0")])
     with pytest.raises(DuplicateWorkflow, match=r"7/ORDER/HD v1\.0"):
