@@ -70,7 +70,8 @@ def commit_request(decision: Decision) -> CommitRequest:
     audit = audit_message(decision.audit) if decision.audit else b""
     # the events sent come first, in the order sent (BatchProcessor pairs them with decision.outgoing)
     outbox = [OutMessage(Topic.EVENTS, out.partition_key, out.to_json(), out.id) for out in decision.outgoing]
-    root_key = before.root_key.tag.encode()
+    root = before.root_key
+    root_key = root.tag.encode()
     if audit:
         outbox.append(OutMessage(Topic.AUDIT, root_key, audit))
     if decision.webhooks:
@@ -78,7 +79,7 @@ def commit_request(decision: Decision) -> CommitRequest:
                       for i in range(len(decision.webhooks)))
     return CommitRequest(
         event_id=event.id,
-        root=before.root_key,
+        root=root,
         entity_key=before.key,
         expected_version=before.version,
         entity=decision.after.to_state_json() if decision.after is not None else None,
