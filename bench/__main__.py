@@ -90,7 +90,8 @@ async def _run(mode: str, cfg: BenchConfig, a: argparse.Namespace) -> int:
     with servers() as s:
         results["servers"] = await server_versions(s)
         say(f"bench {mode}: broker {s.bootstrap}, redis {s.redis_url} "
-            f"({'embedded' if s.embedded else 'yours'}: {', '.join(results['servers'].values())}); "
+            f"({'embedded' if s.embedded else 'yours'}: {results['servers']['redis']}, broker "
+            f"{results['servers']['broker']}); "
             f"worker logs in {s.log_dir}")
         if mode == "contest":
             results |= await run_contest(cfg, s, s.log_dir)

@@ -95,7 +95,7 @@ async def server_versions(s: Servers) -> dict[str, str]:
         info = await redis.info("server")
     finally:
         await redis.aclose()
-    broker = f"Tansu {_tansu_version()} (embedded)" if s.embedded else "yours (ORCH_KAFKA_BOOTSTRAP)"
+    broker = f"Tansu {_tansu_version()}" if s.embedded else "yours (ORCH_KAFKA_BOOTSTRAP)"
     return {"redis": f"Redis {info.get('redis_version', '?')}", "broker": broker}
 
 
