@@ -89,7 +89,7 @@ async def drop_keys(s: Servers, ns: Namespace) -> None:
 
 async def server_versions(s: Servers) -> dict[str, str]:
     """What the contestants ran against, for the results: the Redis server's version as it reports itself,
-    and the broker (the embedded Tansu's version, or the bootstrap servers given)."""
+    and the broker (the embedded Tansu's version; a broker of yours by that name only, not its address)."""
     redis = Redis.from_url(s.redis_url)
     try:
         info = await redis.info("server")
