@@ -21,21 +21,25 @@ class CPackedCommands:
     """Mixed into a redis-py asyncio connection class (TCP, TLS or Unix socket: whichever the URL chose)."""
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        # like redis-py: a command name given as "CONFIG GET" is sent as two arguments
-        head = args[0]
-        if isinstance(head, str):
-            args = (*head.encode().split(), *args[1:])
-        elif b" " in head:
-            args = (*head.split(), *args[1:])
-        try:
-            return [hiredis.pack_command(args)]
-        except TypeError as exc:
-            raise DataError(f"invalid argument in Redis command {args[0]!r}: {exc}") from None
+        return [_pack(args)]
 
     def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
         # one buffer for a pipeline: the transport joins what it is given into one write anyway, and redis-py's
         # loop that cuts the output into 6 KB pieces costs more than the packing itself
-        return [b"".join([self.pack_command(*command)[0] for command in commands])]
+        return [b"".join([_pack(tuple(command)) for command in commands])]
+
+
+def _pack(args: tuple[Any, ...]) -> bytes:
+    # like redis-py: a command name given as "CONFIG GET" is sent as two arguments
+    head = args[0]
+    if isinstance(head, str):
+        args = (*head.encode().split(), *args[1:])
+    elif b" " in head:
+        args = (*head.split(), *args[1:])
+    try:
+        return hiredis.pack_command(args)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise DataError(f"invalid argument in Redis command {args[0]!r}: {exc}") from None
 
 
 _C_PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {}
