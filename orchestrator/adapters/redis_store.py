@@ -294,7 +294,8 @@ class RedisStore:
         outbox = encode_entry(r.event_id, r.outbox) if r.outbox else b""
         links = [part for _, child, status in r.child_links for part in (child, status)]
         return (*_EVALSHA_COMMIT, len(keys), *keys, ledger_id(r.event_id), ledger_id(base) if base else b"",
-                r.expected_version, self.dedup_ttl_s, self.audit_maxlen, r.entity or b"", r.audit, outbox,
+                r.expected_version, self.dedup_ttl_s, self.audit_maxlen,
+                b"%d|%b" % (r.expected_version + 1, r.entity) if r.entity else b"", r.audit, outbox,
                 self.audit_retention_s, *links)
 
     async def audit(self, key: EntityKey, root: RootKey, limit: int = 1000) -> list[AuditRecord]:
