@@ -15,7 +15,7 @@ from orchestrator.engine.decision import ChildLink, Decision
 from orchestrator.engine.effects import build_event, derived_event_id, describe_send
 from orchestrator.engine.scope import Scope, Working
 from orchestrator.model import INITIAL_STATUS, AuditEntry, AuditHead, Category, Entity, Event, Outcome
-from orchestrator.model._fast import replace
+from orchestrator.model._fast import construct, replace
 from orchestrator.rules import (
     Action,
     BusinessError,
@@ -41,13 +41,16 @@ class LoopLimit(Exception):
 
 
 def new_entity(event: Event, workflow: CompiledWorkflow, now: datetime) -> Entity:
-    return Entity(
-        retailer_id=event.retailer_id, entity_type=event.entity_type, entity_ref=event.entity_ref,
-        entity_subtype=event.entity_subtype or workflow.definition.entity_subtype,
-        root_entity_type=event.root_entity_type, root_entity_ref=event.root_entity_ref, status=INITIAL_STATUS,
-        workflow_name=workflow.name, workflow_version=workflow.version, created_on=now, updated_on=now,
-        parent_entity_type=event.parent_entity_type, parent_entity_ref=event.parent_entity_ref,
-    )
+    """The entity an event creates: every field from the validated event and workflow, so built without
+    validation (1.9 against 3.3 µs for ``Entity(...)``; two per order in the example workflows)."""
+    return construct(Entity, {
+        "retailer_id": event.retailer_id, "entity_type": event.entity_type, "entity_ref": event.entity_ref,
+        "entity_subtype": event.entity_subtype or workflow.definition.entity_subtype,
+        "root_entity_type": event.root_entity_type, "root_entity_ref": event.root_entity_ref,
+        "status": INITIAL_STATUS, "attributes": {}, "version": 0, "last_event_id": "", "context": {},
+        "parent_entity_type": event.parent_entity_type, "parent_entity_ref": event.parent_entity_ref,
+        "workflow_name": workflow.name, "workflow_version": workflow.version, "created_on": now, "updated_on": now,
+    })
 
 
 class Execution:

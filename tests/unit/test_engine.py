@@ -62,6 +62,16 @@ def test_new_entity_starts_created_and_moves_on() -> None:
     assert d.after.workflow_name == "ORDER::HD" and d.after.workflow_version == "1.0"
 
 
+def test_a_new_entity_is_whole_and_valid() -> None:
+    """The engine builds a new entity without validation; it must equal what validation would build."""
+    d = decide(event("CREATE"), None, workflow({"name": "CREATE", "triggers": [{"status": "CREATED"}],
+                                                "rules": []}), NOW)
+    new = d.before
+    assert set(new.__dict__) == set(type(new).model_fields), "every field set, none missing or extra"
+    assert Entity.model_validate_json(new.model_dump_json()) == new
+    assert (new.created_on, new.updated_on, new.attributes, new.context) == (NOW, NOW, {}, {})
+
+
 def test_ruleset_matches_only_in_its_trigger_status() -> None:
     d = decide(event("CREATE"), entity("BOOKED"), workflow(BOOK), NOW)
     assert d.outcome is Outcome.NO_MATCH
