@@ -113,7 +113,7 @@ class Execution:
                     f"matched in status {self.working.status}{ruleset.how}", ruleset.audit_data)
         scope = self.scope
         ctx = RuleContext(event, None, self.now, None, self.children, entity_of=self._entity_now,
-                          scope_of=partial(scope.view, event))
+                          scope_of=partial(scope.view, event), identity=self.working.base)
         timer, record = self.timer, self.record
         inline: list[Event] = []
         for compiled in ruleset.rules:

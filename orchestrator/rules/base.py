@@ -12,6 +12,13 @@ from pydantic.alias_generators import to_camel
 
 from orchestrator.model import Entity, Event
 from orchestrator.rules.actions import Action
+from orchestrator.rules.templates import Path, lookup_path
+
+# Fields that name an event or an entity: no rule changes them, so a placeholder reading one (most do:
+# ``{entity.rootEntityRef}``) is answered from the model, without building the scope's views. By wire name.
+IDENTITY_FIELDS = {to_camel(name): name for name in (
+    "retailer_id", "entity_type", "entity_subtype", "entity_ref", "root_entity_type", "root_entity_ref",
+    "parent_entity_type", "parent_entity_ref")}
 
 
 class RuleProps(BaseModel):
@@ -27,10 +34,11 @@ class RuleContext:
     ``result`` (the previous rule's output) and ``results`` (outputs by rule id).
     ``children`` maps each child's ``TYPE:REF`` to its status. The engine builds ``entity`` only when a rule
     reads it, and shares one context between the rules of a ruleset: ``entity`` and ``scope`` always show the
-    state the rules before left.
+    state the rules before left; it passes ``identity``, the entity as the event found it, whose identity
+    fields are the current entity's.
     """
 
-    __slots__ = ("_entity", "_entity_of", "_scope", "_scope_of", "children", "event", "now")
+    __slots__ = ("_entity", "_entity_of", "_identity", "_scope", "_scope_of", "children", "event", "now")
 
     def __init__(
         self,
@@ -42,11 +50,13 @@ class RuleContext:
         *,
         entity_of: Callable[[], Entity] | None = None,
         scope_of: Callable[[], Mapping[str, Any]] | None = None,
+        identity: Entity | None = None,
     ) -> None:
         self.event = event
         self.now = now if now is not None else datetime.now(UTC)
         self.children: Mapping[str, str] = children or {}
         self._entity, self._entity_of = entity, entity_of
+        self._identity = identity if identity is not None else entity
         self._scope, self._scope_of = scope, scope_of
 
     @property
@@ -62,6 +72,16 @@ class RuleContext:
         if self._scope is None:
             self._scope = self._scope_of() if self._scope_of is not None else {}
         return self._scope
+
+    def lookup(self, path: Path) -> Any:
+        """The scope's value at ``path`` (None when a part is missing). An event's or entity's identity field
+        is read from the model instead: the same value, without building the scope."""
+        if len(path) == 2 and (field := IDENTITY_FIELDS.get(path[1])) is not None:
+            if path[0] == "event":
+                return getattr(self.event, field)
+            if path[0] == "entity" and self._identity is not None:
+                return getattr(self._identity, field)
+        return lookup_path(self.scope, path)
 
     @property
     def context(self) -> Mapping[str, Any]:

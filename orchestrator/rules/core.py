@@ -90,7 +90,7 @@ class SendEvent(Rule[SendEventProps]):
         entity_type, template = self.props.entity_type, self._ref
         if template is None or entity_type is None:
             return None
-        ref = template.source if template.is_literal else template.render(ctx.scope)
+        ref = template.render_with(ctx.lookup)
         event = ctx.event  # the rule runs on the entity its event names
         if entity_type == event.entity_type and ref == event.entity_ref:
             return None

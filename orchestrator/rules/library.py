@@ -226,7 +226,7 @@ class Log(Rule[LogProps]):
         self._message, self._data = Template(props.message), TemplateMap(props.data)
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
-        return (Note(self._message.render(ctx.scope), self._data.render(ctx.scope)),)
+        return (Note(self._message.render_with(ctx.lookup), self._data.render(ctx.scope)),)
 
 
 class WebhookProps(RuleProps):
@@ -254,7 +254,7 @@ class Webhook(Rule[WebhookProps]):
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
         body = {k: dict(ctx.scope[k]) for k in ("entity", "event") if self.props.payload in (k, "both")}
-        return (CallWebhook(self._url.render(ctx.scope), body, self.props.secret_env, dict(self.props.headers)),)
+        return (CallWebhook(self._url.render_with(ctx.lookup), body, self.props.secret_env, dict(self.props.headers)),)
 
 
 class FailProps(RuleProps):
@@ -272,7 +272,7 @@ class Fail(Rule[FailProps]):
         return ()
 
     def run(self, ctx: RuleContext) -> Sequence[Action]:
-        raise BusinessError(Template(self.props.message).render(ctx.scope))
+        raise BusinessError(Template(self.props.message).render_with(ctx.lookup))
 
 
 LIBRARY_RULES: tuple[type[Rule], ...] = (  # type: ignore[type-arg]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+Path = tuple[str, ...]  # a placeholder's dotted path, split
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\}")
 _ROOTS = ("event", "entity", "context", "result", "results", "item")
@@ -21,7 +23,7 @@ class Template:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._parts: list[str | tuple[str, ...]] = []
+        self._parts: list[str | Path] = []
         pos = 0
         for match in _PLACEHOLDER.finditer(source):
             path = tuple(match.group(1).split("."))
@@ -41,20 +43,27 @@ class Template:
     def render(self, scope: Mapping[str, Any]) -> str:
         if self.is_literal:
             return self.source
-        return "".join(part if isinstance(part, str) else _text(_lookup(scope, part)) for part in self._parts)
+        return "".join(part if isinstance(part, str) else _text(lookup_path(scope, part)) for part in self._parts)
+
+    def render_with(self, lookup: Callable[[Path], Any]) -> str:
+        """``render`` with each placeholder's value from ``lookup`` (``RuleContext.lookup``: it reads the
+        identity fields without building the scope)."""
+        if self.is_literal:
+            return self.source
+        return "".join(part if isinstance(part, str) else _text(lookup(part)) for part in self._parts)
 
     def render_value(self, scope: Mapping[str, Any]) -> Any:
         """Like ``render``, but a template that is one placeholder alone keeps the value's type (a list stays
         a list, a number a number)."""
         parts = self._parts
         if len(parts) == 3 and parts[0] == "" and parts[2] == "" and not isinstance(parts[1], str):
-            return _lookup(scope, parts[1])
+            return lookup_path(scope, parts[1])
         return self.render(scope)
 
 
 def lookup(scope: Mapping[str, Any], dotted: str) -> Any:
     """The value at ``dotted`` (e.g. ``entity.attributes.lines``), None when any part is missing."""
-    return _lookup(scope, tuple(dotted.split(".")))
+    return lookup_path(scope, tuple(dotted.split(".")))
 
 
 class TemplateMap:
@@ -79,7 +88,7 @@ class TemplateMap:
         return {k: v.render_value(scope) if isinstance(v, Template) else v for k, v in self._items}
 
 
-def _lookup(scope: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+def lookup_path(scope: Mapping[str, Any], path: Path) -> Any:
     value: Any = scope
     for name in path:
         if not isinstance(value, Mapping):

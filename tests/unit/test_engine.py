@@ -21,6 +21,8 @@ from orchestrator.model import (
     read_audit_message,
 )
 from orchestrator.rules import Output, Rule, RuleContext, RuleProps, RuleRegistry, core_registry
+from orchestrator.rules.base import IDENTITY_FIELDS
+from orchestrator.rules.templates import lookup_path
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 STATUSES = ["CREATED", "BOOKED", "PICKING", "COMPLETE", "CANCELLED"]
@@ -167,6 +169,40 @@ def test_rules_see_the_entitys_and_events_dates_as_iso_8601_text() -> None:
     decide(due, stored, workflow(rs, registry=registry), NOW)
     assert SeesDates.seen == [("2026-01-02T03:04:05.600000+00:00", "2026-01-02T03:04:00+00:00",
                                "2026-11-21T12:00:00+00:00")]
+
+
+class LooksUp(Rule[RuleProps]):
+    """Reads every identity path (and two others) both ways: ``ctx.lookup`` and the scope's views."""
+
+    Props = RuleProps
+    seen: list[tuple[tuple[str, ...], Any, Any]] = []
+    PATHS = [(root, name) for root in ("event", "entity") for name in IDENTITY_FIELDS] + [
+        ("entity", "status"), ("event", "attributes", "total"), ("entity", "nothing"), ("result",)]
+
+    def run(self, ctx: RuleContext) -> tuple[()]:
+        LooksUp.seen.extend((path, ctx.lookup(path), lookup_path(ctx.scope, path)) for path in self.PATHS)
+        return ()
+
+
+def test_placeholders_of_identity_fields_read_what_the_scope_shows_without_building_it() -> None:
+    registry = core_registry()
+    registry.register(LooksUp)
+    rs = {"name": "CREATE", "triggers": [{"status": "CREATED"}],
+          "rules": [rule("SetState", status="BOOKED"), rule("LooksUp")]}
+    child = entity("CREATED").model_copy(update={"parent_entity_type": "CART", "parent_entity_ref": "C-9"})
+    LooksUp.seen.clear()
+    decide(event("CREATE", total=7), child, workflow(rs, registry=registry), NOW)
+    assert len(LooksUp.seen) == len(LooksUp.PATHS)
+    assert all(fast == viewed for _, fast, viewed in LooksUp.seen), LooksUp.seen
+    seen = {path: fast for path, fast, _ in LooksUp.seen}
+    assert seen[("entity", "rootEntityRef")] == "O-1" and seen[("entity", "parentEntityRef")] == "C-9"
+    assert seen[("event", "parentEntityRef")] is None and seen[("entity", "status")] == "BOOKED"
+    assert seen[("event", "attributes", "total")] == 7
+
+    send = {"name": "CREATE", "triggers": [{"status": "CREATED"}], "rules": [
+        rule("SendEvent", eventName="Noted", entityType="CART", entityRef="{entity.parentEntityRef}/{event.name}")]}
+    [out] = decide(event("CREATE"), child, workflow(send), NOW).outgoing
+    assert out.entity_ref == "C-9/CREATE", "a path beside the identity ones still reads the scope"
 
 
 class Scores(Rule[RuleProps]):
