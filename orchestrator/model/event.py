@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from orchestrator.model._base import WireModel
+from orchestrator.model._fast import memoized
 from orchestrator.model.identity import EntityKey, RootKey
 
 NORMAL = "NORMAL"
@@ -16,6 +16,8 @@ NORMAL = "NORMAL"
 
 class Event(WireModel):
     """Something that happened to an entity; the orchestrator's only input."""
+
+    model_config = ConfigDict(ignored_types=(memoized,))
 
     id: str = Field(min_length=1, description="Unique event id; an id seen before is applied once.")
     name: str = Field(min_length=1, description="Event name, matched against ruleset names.")
@@ -44,13 +46,12 @@ class Event(WireModel):
             object.__setattr__(self, "root_entity_ref", self.entity_ref)
         return self
 
-    # Cached: the worker asks each event for its keys several times, and an event is frozen. (Kept in the
-    # instance's __dict__ beside the fields; pydantic serialises and compares the fields only.)
-    @cached_property
+    # Cached: the worker asks each event for its keys several times, and an event is frozen.
+    @memoized
     def entity_key(self) -> EntityKey:
         return EntityKey(self.retailer_id, self.entity_type, self.entity_ref)
 
-    @cached_property
+    @memoized
     def root_key(self) -> RootKey:
         return RootKey(self.retailer_id, self.root_entity_type, self.root_entity_ref)
 
