@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 Path = tuple[str, ...]  # a placeholder's dotted path, split
@@ -41,13 +42,11 @@ class Template:
         return len(self._parts) == 1
 
     def render(self, scope: Mapping[str, Any]) -> str:
-        if self.is_literal:
-            return self.source
-        return "".join(part if isinstance(part, str) else _text(lookup_path(scope, part)) for part in self._parts)
+        return self.render_with(partial(lookup_path, scope))
 
     def render_with(self, lookup: Callable[[Path], Any]) -> str:
-        """``render`` with each placeholder's value from ``lookup`` (``RuleContext.lookup``: it reads the
-        identity fields without building the scope)."""
+        """The text, each placeholder's value from ``lookup`` (``RuleContext.lookup`` reads the identity
+        fields without building the scope)."""
         if self.is_literal:
             return self.source
         return "".join(part if isinstance(part, str) else _text(lookup(part)) for part in self._parts)
